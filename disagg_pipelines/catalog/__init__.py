@@ -54,6 +54,14 @@ def load_gpu(name: str) -> GpuSpec:
     return GpuSpec.model_validate({"name": key, **entries[key]})
 
 
+@lru_cache(maxsize=None)
+def load_calibration(name: str = "h100-sxm-operators") -> dict[str, Any]:
+    """A bundled operator-timing calibration file (measured on real hardware) as a dict."""
+    import json
+
+    return json.loads((_ROOT / "calibration" / f"{name}.json").read_text())
+
+
 def model_entry(hf_id: str) -> dict[str, Any]:
     """The bundled catalog entry of a model (its config plus source and published figures)."""
     return _model_entries()[hf_id]
