@@ -88,7 +88,8 @@ def load_model(ref: str, hub: Any = None) -> ModelSpec:
                            f"or a Hugging Face id")
     if hub is not None and "/" in ref:
         return model_from_hf_config(hub(ref), name=ref)
-    raise UnknownModel(f"unknown model {ref!r}; bundled models: {', '.join(entries)} "
+    hub_note = " (the Hugging Face Hub was not consulted: offline mode, or no hub given)" if "/" in ref else ""
+    raise UnknownModel(f"unknown model {ref!r}{hub_note}; bundled models: {', '.join(entries)} "
                        f"(or give a path to a config.json)")
 
 
@@ -108,3 +109,15 @@ def _read_json(path: Path) -> dict[str, Any]:
         raise InvalidModelConfig(f"model config {str(path)!r} holds a {type(data).__name__}, not a JSON object; "
                                  f"give a Hugging Face config.json")
     return data
+
+
+def load_engine(name: str) -> "EngineSpec":
+    """The bundled scheduling behaviour of a serving engine (catalog/engines/<name>.yaml)."""
+    from disagg_pipelines.domain.engine import EngineSpec
+    from disagg_pipelines.domain.errors import InvalidInput
+
+    files = _yaml_files("engines")
+    key = name.strip().lower()
+    if key not in files:
+        raise InvalidInput(f"unknown engine {name!r}; known engines: {', '.join(sorted(files))}")
+    return EngineSpec.model_validate(yaml.safe_load(files[key].read_text()))

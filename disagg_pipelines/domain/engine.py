@@ -23,4 +23,6 @@ class EngineSpec(Strict):
     scheduler_overhead_ms: NonNegativeFloat   # host-side scheduling + sampling per step
     gpu_memory_fraction: float = Field(gt=0, le=1)  # share of HBM the engine takes (weights + KV + activations)
     kv_block_tokens: PositiveInt = 16
+    request_overhead_ms: NonNegativeFloat = 0.0  # per request, client-visible: HTTP, tokenize, detokenize, stream
+    disagg_handoff_ms: NonNegativeFloat = 0.0   # per request in disagg mode: router + decode-side admission
     sources: tuple[str, ...] = ()

@@ -16,7 +16,8 @@ class GpuSpec(Strict):
     display_name: str
     vendor: Literal["nvidia", "amd"]
     bf16_dense_tflops: PositiveFloat
-    fp8_dense_tflops: PositiveFloat
+    fp8_dense_tflops: PositiveFloat             # without native fp8 (A100): the bf16 rate fp8 weights are upcast to
+    fp8_native: bool = True                     # fp8 tensor cores (Hopper, Ada, Blackwell, CDNA3)
     fp4_dense_tflops: PositiveFloat | None = None   # None: no native fp4 tensor cores (fp4 weights are upcast)
     hbm_gib: PositiveFloat                      # usable device memory as reported by the driver
     hbm_bw_gb_per_s: PositiveFloat              # peak HBM bandwidth

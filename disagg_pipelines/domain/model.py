@@ -66,6 +66,7 @@ class ModelSpec(Strict):
     attention_bias: bool = False             # q/k/v projections carry a bias
     attention_out_bias: bool = False         # the output projection carries a bias
     qk_norm: bool = False                    # per-head RMSNorm on q and k (Qwen3)
+    attention_sinks: bool = False            # one learned sink logit per head and layer (gpt-oss)
     sliding_window_tokens: PositiveInt | None = None
     num_sliding_layers: NonNegativeInt = 0   # layers that attend only to the last sliding_window_tokens
     max_position_embeddings: PositiveInt = 131072
@@ -129,6 +130,8 @@ class ModelSpec(Strict):
             params += h
         if self.qk_norm:
             params += 2 * self.head_dim
+        if self.attention_sinks:
+            params += self.num_attention_heads
         return params
 
     @property
@@ -179,6 +182,15 @@ class ModelSpec(Strict):
             return self.total_params
         unused = self.num_moe_layers * (self.moe.num_experts - self.moe.experts_per_token) * self.expert_params
         return self.total_params - unused
+
+    @property
+    def active_params_excluding_embedding(self) -> int:
+        """Active parameters without the input embedding (a table lookup, not a GEMM); the lm_head stays in.
+
+        This is how DeepSeek (README_WEIGHTS.md: 36.6 B "including 0.9 B for the output Head") and OpenAI (gpt-oss
+        model card) count active parameters; Mistral and Qwen quote ``active_params`` (embeddings included).
+        """
+        return self.active_params - self.embedding_params
 
     @property
     def linear_params(self) -> int:

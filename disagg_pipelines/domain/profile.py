@@ -87,6 +87,9 @@ class Profile(Strict):
     prefill_attn_ms: CostTable               # causal attention of one sequence prefilled from 0 to S tokens, vs S
     decode_attn_ms: CostTable                # decode attention vs KV tokens read in the step (summed over sequences)
     step_overhead_ms: NonNegativeFloat       # per step: launch, scheduling, sampling
+    sample_ms: CostTable | None = None       # lm_head + sampler vs tokens sampled in the step (one per sequence)
+    decode_attn_ms_per_seq: NonNegativeFloat = 0.0  # per decoding sequence, independent of its context
+    #                                          (sliding-window layers read at most their window)
     memory: MemoryBudget
     notes: tuple[str, ...] = ()
 
@@ -106,8 +109,10 @@ class Profile(Strict):
             return 0.0
         attn = sum(self.chunk_attn_ms(p, c) for p, c in prefill_chunks)
         if decode_seqs:
-            attn += self.decode_attn_ms.at(decode_kv_tokens)
-        return self.token_ms.at(tokens) + attn + self.step_overhead_ms
+            attn += self.decode_attn_ms.at(decode_kv_tokens) + decode_seqs * self.decode_attn_ms_per_seq
+        sampled = len(prefill_chunks) + decode_seqs
+        sample = self.sample_ms.at(sampled) if self.sample_ms is not None else 0.0
+        return self.token_ms.at(tokens) + attn + sample + self.step_overhead_ms
 
     def prefill_ms(self, batch: int, isl: int) -> float:
         """Prefill of ``batch`` prompts of ``isl`` tokens in one step."""

@@ -1,0 +1,694 @@
+#!/usr/bin/env python3
+"""End-to-end latency of a dense Llama-style decoder on one GPU: held-out truth for the roofline profiler.
+
+The model is built here (random bf16 weights, nothing downloaded, no ``transformers``) the way a serving engine
+lays it out: fused QKV and fused gate_up projections, RMSNorm, RoPE, GQA attention through
+``torch.nn.functional.scaled_dot_product_attention`` (flash backend by default), SiLU-gated MLP, lm_head on the
+last token in prefill and on every sequence in decode.
+
+Measured, with CUDA events (median, p10 and p90 of the timed runs after warm-up):
+  * prefill at batch 1: a full causal forward over ISL tokens, last-token logits;
+  * decode: one new token per sequence against a pre-filled static KV cache of ``context`` tokens, replayed from a
+    CUDA graph (plus eager, no-graph steps at a few batch sizes).
+Points whose KV cache does not fit in the memory left after the weights (10 % margin) are recorded as skipped.
+
+Run (one GPU, about 2 to 3 minutes for both configs on an H100):
+    python3 benchmarks/gpu/e2e_dense.py --configs llama-3.1-8b,qwen3-8b --out $OUT/e2e_dense.json
+CPU smoke run (seconds):
+    python3 benchmarks/gpu/e2e_dense.py --quick --device cpu --out /tmp/e2e_dense.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import json
+import math
+import os
+import platform
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+import torch.nn.functional as F
+
+SCHEMA_VERSION = "v1"
+GIB = 1024**3
+
+
+@dataclass(frozen=True)
+class DecoderShape:
+    """The architecture figures the benchmark needs (all projections bias-free, untied lm_head)."""
+
+    name: str
+    num_layers: int
+    hidden_size: int
+    num_heads: int
+    num_kv_heads: int
+    head_dim: int
+    intermediate_size: int
+    vocab_size: int
+    qk_norm: bool
+    rope_theta: float
+    rms_norm_eps: float
+
+    @property
+    def q_size(self) -> int:
+        return self.num_heads * self.head_dim
+
+    @property
+    def kv_size(self) -> int:
+        return self.num_kv_heads * self.head_dim
+
+    @property
+    def linear_params_per_layer(self) -> int:
+        qkv = self.hidden_size * (self.q_size + 2 * self.kv_size)
+        out = self.q_size * self.hidden_size
+        mlp = 3 * self.hidden_size * self.intermediate_size
+        return qkv + out + mlp
+
+    @property
+    def norm_params_per_layer(self) -> int:
+        return 2 * self.hidden_size + (2 * self.head_dim if self.qk_norm else 0)
+
+    @property
+    def decode_params(self) -> int:
+        """Parameters read by one decode step: every layer, the final norm and lm_head (the embedding is a gather)."""
+        per_layer = self.linear_params_per_layer + self.norm_params_per_layer
+        return self.num_layers * per_layer + self.hidden_size + self.vocab_size * self.hidden_size
+
+    @property
+    def total_params(self) -> int:
+        return self.decode_params + self.vocab_size * self.hidden_size
+
+    def kv_bytes_per_token(self, dtype_bytes: int) -> int:
+        return 2 * self.num_layers * self.kv_size * dtype_bytes
+
+    def prefill_flops(self, isl_tokens: int) -> int:
+        """Matmul FLOPs of one batch-1 prefill: linears over all tokens, causal attention (half of S x S),
+        lm_head on the last token."""
+        linear = 2 * isl_tokens * self.num_layers * self.linear_params_per_layer
+        attention = 2 * isl_tokens * isl_tokens * self.num_heads * self.head_dim * self.num_layers
+        return linear + attention + 2 * self.hidden_size * self.vocab_size
+
+
+# Shapes from the published config.json files:
+#   https://huggingface.co/meta-llama/Llama-3.1-8B/blob/main/config.json
+#   https://huggingface.co/Qwen/Qwen3-8B/blob/main/config.json
+# Llama 3.1's "llama3" RoPE frequency scaling is left out: it changes the values, not the cost.
+CONFIGS: dict[str, DecoderShape] = {
+    "llama-3.1-8b": DecoderShape("llama-3.1-8b", 32, 4096, 32, 8, 128, 14336, 128256, False, 500000.0, 1e-5),
+    "qwen3-8b": DecoderShape("qwen3-8b", 36, 4096, 32, 8, 128, 12288, 151936, True, 1000000.0, 1e-6),
+    "tiny": DecoderShape("tiny", 2, 64, 4, 2, 16, 128, 256, False, 10000.0, 1e-5),
+    "tiny-qk": DecoderShape("tiny-qk", 2, 64, 4, 2, 16, 96, 320, True, 10000.0, 1e-6),
+}
+
+
+@dataclass(frozen=True)
+class Sweep:
+    prefill_isl: tuple[int, ...]
+    decode_batches: tuple[int, ...]
+    decode_contexts: tuple[int, ...]
+    eager_batches: tuple[int, ...]
+    prefill_warmup: int
+    prefill_iters: int
+    decode_warmup: int
+    decode_replays: int
+
+
+FULL_SWEEP = Sweep(
+    prefill_isl=(512, 1024, 2048, 4096, 8192, 16384),
+    decode_batches=(1, 8, 16, 32, 64, 128, 256),
+    decode_contexts=(1024, 2048, 4096),
+    eager_batches=(1, 64),
+    prefill_warmup=3, prefill_iters=10, decode_warmup=3, decode_replays=20,
+)
+QUICK_SWEEP = Sweep(
+    prefill_isl=(64,), decode_batches=(1, 4), decode_contexts=(32,), eager_batches=(1,),
+    prefill_warmup=1, prefill_iters=1, decode_warmup=1, decode_replays=1,
+)
+
+
+# ----------------------------------------------------------------------------------------------------- the model
+
+def rms_norm(x: torch.Tensor, weight: torch.Tensor, eps: float) -> torch.Tensor:
+    if hasattr(F, "rms_norm"):
+        return F.rms_norm(x, (x.shape[-1],), weight, eps)
+    xf = x.float()
+    return (xf * torch.rsqrt(xf.pow(2).mean(-1, keepdim=True) + eps)).to(x.dtype) * weight
+
+
+def apply_rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+    """x: [B, heads, S, D]; cos/sin: [B, 1, S, D] (rotate-half convention)."""
+    half = x.shape[-1] // 2
+    rotated = torch.cat((-x[..., half:], x[..., :half]), dim=-1)
+    return x * cos + rotated * sin
+
+
+def attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, causal: bool, gqa_mode: str) -> torch.Tensor:
+    """q: [B, H, Sq, D]; k, v: [B, Hkv, Skv, D]. GQA through SDPA's enable_gqa, or by repeating each KV head for
+    its query group (a copy, inside the graph) where enable_gqa is missing or refused by the backend."""
+    heads, kv_heads = q.shape[1], k.shape[1]
+    if heads != kv_heads and gqa_mode == "enable_gqa":
+        return F.scaled_dot_product_attention(q, k, v, is_causal=causal, enable_gqa=True)
+    if heads != kv_heads:
+        b, _, length, d = k.shape
+        group = heads // kv_heads
+        k = k[:, :, None].expand(b, kv_heads, group, length, d).reshape(b, heads, length, d)
+        v = v[:, :, None].expand(b, kv_heads, group, length, d).reshape(b, heads, length, d)
+    return F.scaled_dot_product_attention(q, k, v, is_causal=causal)
+
+
+@dataclass
+class KvViews:
+    """Per-layer K and V views of shape [B, kv_heads, L, head_dim] into preallocated storage."""
+
+    k: list[torch.Tensor]
+    v: list[torch.Tensor]
+
+
+@dataclass
+class Layer:
+    attn_norm: torch.Tensor
+    w_qkv: torch.Tensor        # [q + 2 kv, hidden]  (fused)
+    q_norm: torch.Tensor | None
+    k_norm: torch.Tensor | None
+    w_o: torch.Tensor          # [hidden, q]
+    mlp_norm: torch.Tensor
+    w_gate_up: torch.Tensor    # [2 inter, hidden]  (fused)
+    w_down: torch.Tensor       # [hidden, inter]
+
+
+class DenseDecoder:
+    """A Llama/Qwen3-style decoder over plain tensors (no nn.Module: nothing but the forward is needed)."""
+
+    def __init__(self, shape: DecoderShape, device: torch.device, dtype: torch.dtype, gqa_mode: str,
+                 max_positions: int, seed: int = 0) -> None:
+        if gqa_mode not in ("enable_gqa", "repeat"):
+            raise ValueError(f"gqa_mode={gqa_mode!r}; pick 'enable_gqa' or 'repeat'")
+        self.shape, self.gqa_mode, self.dtype = shape, gqa_mode, dtype
+        gen = torch.Generator(device=device)
+        gen.manual_seed(seed)
+
+        def weight(rows: int, cols: int) -> torch.Tensor:
+            return torch.empty(rows, cols, device=device, dtype=dtype).normal_(0.0, cols**-0.5, generator=gen)
+
+        def ones(n: int) -> torch.Tensor:
+            return torch.ones(n, device=device, dtype=dtype)
+
+        s = shape
+        self.embed = torch.empty(s.vocab_size, s.hidden_size, device=device, dtype=dtype).normal_(generator=gen)
+        self.layers = [
+            Layer(attn_norm=ones(s.hidden_size),
+                  w_qkv=weight(s.q_size + 2 * s.kv_size, s.hidden_size),
+                  q_norm=ones(s.head_dim) if s.qk_norm else None,
+                  k_norm=ones(s.head_dim) if s.qk_norm else None,
+                  w_o=weight(s.hidden_size, s.q_size),
+                  mlp_norm=ones(s.hidden_size),
+                  w_gate_up=weight(2 * s.intermediate_size, s.hidden_size),
+                  w_down=weight(s.hidden_size, s.intermediate_size))
+            for _ in range(s.num_layers)]
+        self.final_norm = ones(s.hidden_size)
+        self.lm_head = weight(s.vocab_size, s.hidden_size)
+        inv_freq = 1.0 / (s.rope_theta ** (torch.arange(0, s.head_dim, 2, device=device, dtype=torch.float32)
+                                           / s.head_dim))
+        angles = torch.outer(torch.arange(max_positions, device=device, dtype=torch.float32), inv_freq)
+        angles = torch.cat((angles, angles), dim=-1)                   # [max_positions, D]
+        self.cos_table, self.sin_table = angles.cos().to(dtype), angles.sin().to(dtype)
+
+    def param_count(self) -> int:
+        tensors = [self.embed, self.final_norm, self.lm_head]
+        for layer in self.layers:
+            tensors += [t for t in dataclasses.astuple(layer) if t is not None]
+        return sum(t.numel() for t in tensors)
+
+    def forward(self, ids: torch.Tensor, positions: torch.Tensor, cache: KvViews | None = None,
+                write_pos: int = 0) -> torch.Tensor:
+        """ids, positions: [B, S] int64. Returns logits [B, vocab] of the last token of each sequence.
+
+        cache=None: self-attention over the S tokens (causal when S > 1), nothing stored.
+        cache given: K/V of the S tokens are written at [write_pos, write_pos + S) and the queries attend to
+        [0, write_pos + S). S > 1 with a cache needs write_pos == 0 (a fresh prefill).
+        """
+        s = self.shape
+        b, seq = ids.shape
+        if cache is not None and seq > 1 and write_pos != 0:
+            raise ValueError(f"multi-token forward with a cache needs write_pos=0, got {write_pos}")
+        x = F.embedding(ids, self.embed)                               # [B, S, hidden]
+        cos = F.embedding(positions, self.cos_table).unsqueeze(1)      # [B, 1, S, D]
+        sin = F.embedding(positions, self.sin_table).unsqueeze(1)
+        for i, layer in enumerate(self.layers):
+            h = rms_norm(x, layer.attn_norm, s.rms_norm_eps)
+            q, k, v = F.linear(h, layer.w_qkv).split([s.q_size, s.kv_size, s.kv_size], dim=-1)
+            q = q.view(b, seq, s.num_heads, s.head_dim)
+            k = k.view(b, seq, s.num_kv_heads, s.head_dim)
+            v = v.view(b, seq, s.num_kv_heads, s.head_dim)
+            if layer.q_norm is not None and layer.k_norm is not None:
+                q = rms_norm(q, layer.q_norm, s.rms_norm_eps)
+                k = rms_norm(k, layer.k_norm, s.rms_norm_eps)
+            q = apply_rope(q.transpose(1, 2), cos, sin)                # [B, H, S, D]
+            k = apply_rope(k.transpose(1, 2), cos, sin)                # [B, Hkv, S, D]
+            v = v.transpose(1, 2)
+            if cache is not None:
+                k_cache, v_cache = cache.k[i], cache.v[i]
+                k_cache[:, :, write_pos:write_pos + seq].copy_(k)
+                v_cache[:, :, write_pos:write_pos + seq].copy_(v)
+                k, v = k_cache[:, :, :write_pos + seq], v_cache[:, :, :write_pos + seq]
+            o = attend(q, k, v, seq > 1, self.gqa_mode)
+            x = x + F.linear(o.transpose(1, 2).reshape(b, seq, s.q_size), layer.w_o)
+            h = rms_norm(x, layer.mlp_norm, s.rms_norm_eps)
+            gate, up = F.linear(h, layer.w_gate_up).chunk(2, dim=-1)
+            x = x + F.linear(F.silu(gate) * up, layer.w_down)
+        last = rms_norm(x[:, -1], self.final_norm, s.rms_norm_eps)     # [B, hidden]: lm_head on last tokens only
+        return F.linear(last, self.lm_head)
+
+
+def kv_views(k_store: list[torch.Tensor], v_store: list[torch.Tensor], shape: DecoderShape, batch: int,
+             length: int) -> KvViews:
+    """Contiguous [batch, kv_heads, length, head_dim] views over the front of flat per-layer buffers."""
+    n = batch * shape.num_kv_heads * length * shape.head_dim
+    dims = (batch, shape.num_kv_heads, length, shape.head_dim)
+    return KvViews([t[:n].view(dims) for t in k_store], [t[:n].view(dims) for t in v_store])
+
+
+# ----------------------------------------------------------------------------------------------------- timing
+
+def percentile(values: list[float], q: float) -> float:
+    """Linear-interpolated percentile, q in [0, 100]."""
+    xs = sorted(values)
+    pos = (len(xs) - 1) * q / 100.0
+    lo, hi = math.floor(pos), math.ceil(pos)
+    return xs[lo] + (xs[hi] - xs[lo]) * (pos - lo)
+
+
+def time_ms(fn: Callable[[], Any], device: torch.device, warmup: int, iters: int) -> list[float]:
+    """Wall time of each call, in ms. On CUDA: events around each call, the device idle at the start, so eager
+    launch gaps count and queued work from an earlier call does not."""
+    for _ in range(warmup):
+        fn()
+    times: list[float] = []
+    if device.type == "cuda":
+        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        for _ in range(iters):
+            torch.cuda.synchronize()
+            start.record()
+            fn()
+            end.record()
+            end.synchronize()
+            times.append(start.elapsed_time(end))
+    else:
+        for _ in range(iters):
+            t0 = time.perf_counter()
+            fn()
+            times.append((time.perf_counter() - t0) * 1e3)
+    return times
+
+
+def capture_graph(step: Callable[[], torch.Tensor], warmup: int) -> tuple[Any, torch.Tensor]:
+    """Capture ``step`` (static inputs, fixed shapes) into a CUDA graph; returns the graph and its output tensor.
+    Warm-up runs on a side stream first, so lazy initialisation (cuBLAS handles, kernel selection) is not captured."""
+    side = torch.cuda.Stream()
+    side.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(side):
+        for _ in range(max(warmup, 1)):
+            step()
+    torch.cuda.current_stream().wait_stream(side)
+    torch.cuda.synchronize()
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        out = step()
+    torch.cuda.synchronize()
+    return graph, out
+
+
+# ----------------------------------------------------------------------------------------------------- attention set-up
+
+SDPA_BACKENDS = {"flash": "FLASH_ATTENTION", "cudnn": "CUDNN_ATTENTION", "efficient": "EFFICIENT_ATTENTION",
+                 "math": "MATH"}
+
+
+def sdpa_context(backend: str) -> contextlib.AbstractContextManager[Any]:
+    """Restrict SDPA to one backend ('auto': PyTorch's own choice)."""
+    if backend == "auto":
+        return contextlib.nullcontext()
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+    return sdpa_kernel([getattr(SDPBackend, SDPA_BACKENDS[backend])])
+
+
+def probe_attention(shape: DecoderShape, device: torch.device, dtype: torch.dtype, backend: str) -> dict[str, Any]:
+    """Find a working (backend, gqa_mode) on small tensors of the model's head layout: the requested backend with
+    enable_gqa first, then with repeated KV heads, then PyTorch's own choice."""
+    h, hkv, d = shape.num_heads, shape.num_kv_heads, shape.head_dim
+    failures: list[str] = []
+    for use_backend in dict.fromkeys((backend, "auto")):
+        for mode in ("enable_gqa", "repeat"):
+            try:
+                with sdpa_context(use_backend), torch.inference_mode():
+                    q1 = torch.randn(2, h, 1, d, device=device, dtype=dtype)       # decode: 1 query vs a cache
+                    kv1 = torch.randn(2, hkv, 33, d, device=device, dtype=dtype)
+                    attend(q1, kv1, kv1, False, mode)
+                    q2 = torch.randn(1, 48, h, d, device=device, dtype=dtype).transpose(1, 2)  # prefill, causal
+                    kv2 = torch.randn(1, 48, hkv, d, device=device, dtype=dtype).transpose(1, 2)
+                    attend(q2, kv2, kv2, True, mode)
+                if device.type == "cuda":
+                    torch.cuda.synchronize()
+                return {"sdpa_backend": use_backend, "gqa_mode": mode, "probe_failures": failures}
+            except Exception as exc:  # noqa: BLE001 - each refusal is recorded and the next option tried
+                failures.append(f"{use_backend}/{mode}: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
+    raise RuntimeError("no SDPA configuration works on this device: " + " | ".join(failures))
+
+
+# ----------------------------------------------------------------------------------------------------- the sweep
+
+def kv_budget_bytes(device: torch.device, override_gib: float | None) -> tuple[int, str]:
+    """Bytes the KV cache may take: 90 % of the memory free after the weights, less 1 GiB for decode activations
+    and graph pools (or the --kv-budget-gib override)."""
+    if override_gib is not None:
+        return int(override_gib * GIB), f"--kv-budget-gib {override_gib}"
+    if device.type != "cuda":
+        return 1 * GIB, "cpu default 1 GiB"
+    free, _total = torch.cuda.mem_get_info(device)
+    return max(int(0.9 * free) - GIB, 0), f"0.9 x {free / GIB:.2f} GiB free after weights - 1 GiB reserve"
+
+
+def decode_plan(shape: DecoderShape, sweep: Sweep, budget_bytes: int, dtype_bytes: int
+                ) -> dict[tuple[int, int], str | None]:
+    """(batch, context) -> None when its KV cache (context + 1 new token per sequence) fits the budget, else why not."""
+    plan: dict[tuple[int, int], str | None] = {}
+    for ctx in sweep.decode_contexts:
+        for batch in sweep.decode_batches:
+            need = batch * (ctx + 1) * shape.kv_bytes_per_token(dtype_bytes)
+            plan[(batch, ctx)] = None if need <= budget_bytes else (
+                f"kv cache needs {need / GIB:.3g} GiB for batch {batch} x context {ctx}+1, "
+                f"budget {budget_bytes / GIB:.3g} GiB")
+    return plan
+
+
+def new_point(config: str, phase: str, batch: int, isl: int | None, context: int | None, graph: bool) -> dict[str, Any]:
+    return {"config": config, "phase": phase, "batch": batch, "isl_tokens": isl, "context_tokens": context,
+            "graph": graph, "ms_median": None, "ms_p10": None, "ms_p90": None, "iterations": 0,
+            "skipped_reason": None, "error": None, "note": None,
+            "graph_vs_eager_max_abs_diff": None}
+
+
+def fill_timing(point: dict[str, Any], times: list[float]) -> None:
+    point.update(ms_median=round(percentile(times, 50), 4), ms_p10=round(percentile(times, 10), 4),
+                 ms_p90=round(percentile(times, 90), 4), iterations=len(times))
+
+
+class Runner:
+    """Runs the sweep, keeps the JSON document and rewrites it after every point (a cut-off run keeps its data)."""
+
+    def __init__(self, args: argparse.Namespace, device: torch.device, dtype: torch.dtype, sweep: Sweep,
+                 out: Path, doc: dict[str, Any]) -> None:
+        self.args, self.device, self.dtype, self.sweep, self.out, self.doc = args, device, dtype, sweep, out, doc
+        self.t0 = time.monotonic()
+        self.deadline = self.t0 + args.time_budget_s
+
+    def write(self) -> None:
+        self.doc["wall_s"] = round(time.monotonic() - self.t0, 2)
+        tmp = self.out.with_name(self.out.name + ".tmp")
+        tmp.write_text(json.dumps(self.doc, indent=1))
+        os.replace(tmp, self.out)
+
+    def measure(self, point: dict[str, Any], fn: Callable[[], list[float]]) -> None:
+        if time.monotonic() > self.deadline:
+            point["skipped_reason"] = f"time budget of {self.args.time_budget_s:.0f} s used up (--time-budget-s)"
+        elif point["skipped_reason"] is None:
+            try:
+                fill_timing(point, fn())
+            except Exception as exc:  # noqa: BLE001 - one failed point must not lose the rest of a one-shot run
+                point["error"] = f"{type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''}"
+                if self.device.type == "cuda":
+                    with contextlib.suppress(Exception):
+                        torch.cuda.synchronize()
+                        torch.cuda.empty_cache()
+        self.doc["points"].append(point)
+        self.write()
+        what = f"isl={point['isl_tokens']}" if point["phase"] == "prefill" else f"ctx={point['context_tokens']}"
+        mode = "graph" if point["graph"] else "eager"
+        result = (f"{point['ms_median']:10.3f} ms" if point["ms_median"] is not None
+                  else f"skipped: {point['skipped_reason']}" if point["skipped_reason"] else f"ERROR {point['error']}")
+        print(f"[{time.monotonic() - self.t0:6.1f}s] {point['config']:<13} {point['phase']:<7} B={point['batch']:<4}"
+              f"{what:<10} {mode:<5} {result}", flush=True)
+
+    def run_config(self, shape: DecoderShape) -> None:
+        dev, sweep, cuda = self.device, self.sweep, self.device.type == "cuda"
+        info: dict[str, Any] = {"shape": dataclasses.asdict(shape), "dtype": str(self.dtype).removeprefix("torch.")}
+        self.doc["configs"][shape.name] = info
+        attn = probe_attention(shape, dev, self.dtype, self.args.sdpa_backend)
+        info.update(attn)
+        max_positions = max(max(sweep.prefill_isl), max(sweep.decode_contexts) + 1)
+        model = DenseDecoder(shape, dev, self.dtype, attn["gqa_mode"], max_positions)
+        dtype_bytes = self.dtype.itemsize if hasattr(self.dtype, "itemsize") else torch.finfo(self.dtype).bits // 8
+        info.update(weight_params=model.param_count(), decode_weight_bytes=shape.decode_params * dtype_bytes,
+                    kv_bytes_per_token=shape.kv_bytes_per_token(dtype_bytes))
+        if cuda:
+            torch.cuda.synchronize()
+            info["memory_after_weights_bytes"] = torch.cuda.memory_allocated(dev)
+        self.write()
+        gen = torch.Generator(device=dev)
+        gen.manual_seed(1)
+        with sdpa_context(attn["sdpa_backend"]), torch.inference_mode():
+            for isl in sweep.prefill_isl:
+                point = new_point(shape.name, "prefill", 1, isl, None, False)
+                ids = torch.randint(0, shape.vocab_size, (1, isl), device=dev, generator=gen)
+                pos = torch.arange(isl, device=dev)[None]
+                self.measure(point, lambda: time_ms(lambda: model.forward(ids, pos), dev,
+                                                    sweep.prefill_warmup, sweep.prefill_iters))
+            if cuda:
+                torch.cuda.empty_cache()
+            self.run_decode(shape, model, info, dtype_bytes, gen)
+        del model
+        if cuda:
+            torch.cuda.synchronize()
+            torch.cuda.empty_cache()
+
+    def run_decode(self, shape: DecoderShape, model: DenseDecoder, info: dict[str, Any], dtype_bytes: int,
+                   gen: torch.Generator) -> None:
+        dev, sweep, cuda = self.device, self.sweep, self.device.type == "cuda"
+        budget, how = kv_budget_bytes(dev, self.args.kv_budget_gib)
+        plan = decode_plan(shape, sweep, budget, dtype_bytes)
+        alloc_tokens = max((b * (c + 1) for (b, c), reason in plan.items() if reason is None), default=0)
+        info.update(kv_budget_bytes=budget, kv_budget_rule=how, kv_alloc_tokens=alloc_tokens)
+        n_elems = alloc_tokens * shape.kv_size
+        k_store = [torch.empty(n_elems, device=dev, dtype=self.dtype) for _ in range(shape.num_layers)]
+        v_store = [torch.empty(n_elems, device=dev, dtype=self.dtype) for _ in range(shape.num_layers)]
+        for t in k_store + v_store:
+            t.normal_(generator=gen)                            # a pre-filled cache: values do not change the cost
+        self.write()
+        eager_pairs = {(b, c) for b in sweep.eager_batches for c in sweep.decode_contexts}
+        for ctx in sweep.decode_contexts:
+            for batch in sweep.decode_batches:
+                # on cuda: a graph point, plus an eager one for the eager batches; on cpu: one eager point
+                runs = [True] + ([False] if (batch, ctx) in eager_pairs else []) if cuda else [False]
+                for graph in runs:
+                    point = new_point(shape.name, "decode", batch, None, ctx, graph)
+                    if plan[(batch, ctx)] is not None:
+                        point["skipped_reason"] = f"{plan[(batch, ctx)]} ({how})"
+                    elif not cuda:
+                        point["note"] = "cuda graphs need --device cuda; timed eagerly"
+                    self.measure(point, lambda: self.time_decode(point, model, k_store, v_store, graph, gen))
+        del k_store, v_store
+
+    def time_decode(self, point: dict[str, Any], model: DenseDecoder, k_store: list[torch.Tensor],
+                    v_store: list[torch.Tensor], graph: bool, gen: torch.Generator) -> list[float]:
+        batch, ctx = point["batch"], point["context_tokens"]
+        shape, dev, sweep = model.shape, self.device, self.sweep
+        cache = kv_views(k_store, v_store, shape, batch, ctx + 1)    # static tensors: the graph keeps their addresses
+        ids = torch.randint(0, shape.vocab_size, (batch, 1), device=dev, generator=gen)
+        positions = torch.full((batch, 1), ctx, device=dev, dtype=torch.long)
+
+        def step() -> torch.Tensor:
+            return model.forward(ids, positions, cache, write_pos=ctx)
+
+        if not graph:
+            return time_ms(step, dev, sweep.decode_warmup, sweep.decode_replays)
+        cuda_graph, graph_out = capture_graph(step, sweep.decode_warmup)
+        try:
+            times = time_ms(cuda_graph.replay, dev, sweep.decode_warmup, sweep.decode_replays)
+            eager_out = step()            # same inputs, same cache write: the replayed graph must give the same logits
+            torch.cuda.synchronize()
+            point["graph_vs_eager_max_abs_diff"] = (graph_out.float() - eager_out.float()).abs().max().item()
+            return times
+        finally:
+            del cuda_graph, graph_out
+
+
+# ----------------------------------------------------------------------------------------------------- report
+
+def environment(device: torch.device) -> dict[str, Any]:
+    env: dict[str, Any] = {"torch_version": torch.__version__, "cuda_version": torch.version.cuda,
+                           "python_version": platform.python_version(), "platform": platform.platform(),
+                           "device_type": device.type, "device_name": platform.processor() or "cpu",
+                           "sm_count": None, "compute_capability": None, "total_memory_bytes": None,
+                           "cudnn_version": None, "flash_attention_impl": None}
+    if device.type == "cuda":
+        props = torch.cuda.get_device_properties(device)
+        env.update(device_name=props.name, sm_count=props.multi_processor_count,
+                   compute_capability=f"{props.major}.{props.minor}", total_memory_bytes=props.total_memory,
+                   cudnn_version=torch.backends.cudnn.version())
+    with contextlib.suppress(Exception):
+        from torch.nn import attention
+        env["flash_attention_impl"] = attention.current_flash_attention_impl()
+    return env
+
+
+def _sig(x: float) -> float:
+    return float(f"{x:.4g}")
+
+
+def _ok(points: list[dict[str, Any]], **match: Any) -> list[dict[str, Any]]:
+    return [p for p in points if p["ms_median"] is not None and all(p[k] == v for k, v in match.items())]
+
+
+def sanity_figures(doc: dict[str, Any]) -> dict[str, Any]:
+    """Achieved TFLOP/s of the 8k prefill (or the longest measured) and GB/s of the batch-1 decode step."""
+    out: dict[str, Any] = {}
+    for name, info in doc["configs"].items():
+        shape = DecoderShape(**info["shape"])
+        fig: dict[str, Any] = {}
+        prefill = _ok(doc["points"], config=name, phase="prefill")
+        if prefill:
+            p = next((q for q in prefill if q["isl_tokens"] == 8192), max(prefill, key=lambda q: q["isl_tokens"]))
+            flops = shape.prefill_flops(p["isl_tokens"])
+            fig.update(prefill_isl_tokens=p["isl_tokens"], prefill_flops=flops,
+                       prefill_tflops_per_s=_sig(flops / (p["ms_median"] * 1e-3) / 1e12))
+        decode = _ok(doc["points"], config=name, phase="decode", batch=1)
+        decode = [q for q in decode if q["graph"]] or decode
+        if decode:
+            p = min(decode, key=lambda q: q["context_tokens"])
+            weights = info["decode_weight_bytes"]
+            kv = (p["context_tokens"] + 1) * info["kv_bytes_per_token"]
+            seconds = p["ms_median"] * 1e-3
+            fig.update(decode_context_tokens=p["context_tokens"], decode_graph=p["graph"],
+                       decode_weight_gb_per_s=_sig(weights / seconds / 1e9),
+                       decode_weight_plus_kv_gb_per_s=_sig((weights + kv) / seconds / 1e9))
+        out[name] = fig
+    return out
+
+
+def _cell(points: list[dict[str, Any]]) -> str:
+    if not points:
+        return "-"
+    p = points[0]
+    if p["ms_median"] is not None:
+        return f"{p['ms_median']:.2f}"
+    return "skip" if p["skipped_reason"] else "ERR"
+
+
+def print_tables(doc: dict[str, Any], sweep: Sweep) -> None:
+    pts = doc["points"]
+    for name in doc["configs"]:
+        mine = [p for p in pts if p["config"] == name]
+        print(f"\n== {name}: prefill, batch 1, ms median")
+        print("  isl   " + "".join(f"{s:>10}" for s in sweep.prefill_isl))
+        print("  ms    " + "".join(f"{_cell([p for p in mine if p['phase'] == 'prefill' and p['isl_tokens'] == s]):>10}"
+                                  for s in sweep.prefill_isl))
+        for graph, label in ((True, "CUDA graph"), (False, "eager")):
+            rows = sorted({p["batch"] for p in mine if p["phase"] == "decode" and p["graph"] == graph})
+            if not rows:
+                continue
+            print(f"== {name}: decode step, {label}, ms median (rows: batch, columns: context)")
+            print("  batch " + "".join(f"{c:>10}" for c in sweep.decode_contexts))
+            for b in rows:
+                cells = [_cell([p for p in mine if p["phase"] == "decode" and p["graph"] == graph
+                                and p["batch"] == b and p["context_tokens"] == c]) for c in sweep.decode_contexts]
+                print(f"  {b:>5} " + "".join(f"{c:>10}" for c in cells))
+    print("\n== sanity")
+    for name, fig in doc["sanity"].items():
+        parts = []
+        if "prefill_tflops_per_s" in fig:
+            parts.append(f"prefill {fig['prefill_isl_tokens']} tokens: {fig['prefill_tflops_per_s']} TFLOP/s")
+        if "decode_weight_gb_per_s" in fig:
+            parts.append(f"decode B=1 ctx {fig['decode_context_tokens']}: {fig['decode_weight_gb_per_s']} GB/s "
+                         f"weights ({fig['decode_weight_plus_kv_gb_per_s']} GB/s with KV)")
+        print(f"  {name}: " + "; ".join(parts))
+    failed = [p for p in pts if p["error"]]
+    skipped = [p for p in pts if p["skipped_reason"]]
+    print(f"  points: {len(pts)} total, {len(skipped)} skipped, {len(failed)} failed; wall {doc['wall_s']} s")
+    for p in failed[:5]:
+        print(f"  failed {p['config']} {p['phase']} B={p['batch']}: {p['error']}")
+
+
+# ----------------------------------------------------------------------------------------------------- entry point
+
+def default_out() -> Path:
+    base = os.environ.get("OUT")
+    return Path(base) / "e2e_dense.json" if base else Path("e2e_dense.json")
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--configs", default=None,
+                    help=f"comma-separated, from {', '.join(CONFIGS)} (default: llama-3.1-8b,qwen3-8b; tiny with --quick)")
+    ap.add_argument("--device", choices=("cuda", "cpu"), default="cuda")
+    ap.add_argument("--quick", action="store_true", help="smoke run: 1-2 points per phase, 1 iteration each")
+    ap.add_argument("--out", type=Path, default=None, help="JSON path (default $OUT/e2e_dense.json, else ./e2e_dense.json)")
+    ap.add_argument("--dtype", choices=("bfloat16", "float16", "float32"), default="bfloat16")
+    ap.add_argument("--sdpa-backend", choices=("flash", "cudnn", "efficient", "math", "auto"), default=None,
+                    help="SDPA backend to force (default: flash on cuda, auto on cpu); falls back to auto if refused")
+    ap.add_argument("--kv-budget-gib", type=float, default=None,
+                    help="override the KV cache budget (default on cuda: 0.9 x free after weights - 1 GiB)")
+    ap.add_argument("--time-budget-s", type=float, default=225.0,
+                    help="points not started by then are recorded as skipped (default 225)")
+    return ap.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    names = [n.strip() for n in (args.configs or ("tiny" if args.quick else "llama-3.1-8b,qwen3-8b")).split(",")]
+    unknown = [n for n in names if n not in CONFIGS]
+    if unknown or not names:
+        print(f"e2e_dense: unknown config {unknown or names}; pick from {', '.join(CONFIGS)}", file=sys.stderr)
+        return 2
+    if args.device == "cuda" and not torch.cuda.is_available():
+        print(f"e2e_dense: --device cuda but torch {torch.__version__} sees no CUDA device; use --device cpu",
+              file=sys.stderr)
+        return 2
+    if args.sdpa_backend is None:
+        args.sdpa_backend = "flash" if args.device == "cuda" else "auto"
+    device = torch.device("cuda", torch.cuda.current_device()) if args.device == "cuda" else torch.device("cpu")
+    dtype = getattr(torch, args.dtype)
+    sweep = QUICK_SWEEP if args.quick else FULL_SWEEP
+    out = args.out or default_out()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(0)
+    doc: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION, "benchmark": "e2e_dense",
+        "started_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "command": [sys.argv[0], *(argv if argv is not None else sys.argv[1:])],
+        "environment": environment(device),
+        "settings": {**dataclasses.asdict(sweep), "quick": args.quick, "dtype": args.dtype,
+                     "sdpa_backend_requested": args.sdpa_backend, "time_budget_s": args.time_budget_s,
+                     "kv_margin": "10 % of free memory after weights, plus 1 GiB reserve",
+                     "timing": "CUDA events around each call, device synchronised before each; median/p10/p90"},
+        "configs": {}, "points": [], "sanity": {}, "wall_s": None, "complete": False,
+    }
+    runner = Runner(args, device, dtype, sweep, out, doc)
+    env = doc["environment"]
+    print(f"e2e_dense: torch {env['torch_version']} cuda {env['cuda_version']} on {env['device_name']} "
+          f"(SMs {env['sm_count']}); configs {', '.join(names)}; writing {out}", flush=True)
+    for name in names:
+        try:
+            runner.run_config(CONFIGS[name])
+        except Exception as exc:  # noqa: BLE001 - record and go on to the next config
+            doc["configs"].setdefault(name, {})["error"] = f"{type(exc).__name__}: {exc}"[:500]
+            print(f"e2e_dense: config {name} failed: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+            if device.type == "cuda":
+                with contextlib.suppress(Exception):
+                    torch.cuda.empty_cache()
+    doc["sanity"] = sanity_figures({**doc, "configs": {k: v for k, v in doc["configs"].items() if "shape" in v}})
+    doc["complete"] = True
+    runner.write()
+    print_tables(doc, sweep)
+    print(f"e2e_dense: wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
