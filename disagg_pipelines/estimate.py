@@ -162,7 +162,8 @@ def agg_point(inst: Instance, d: float, seen_fraction: float = 1.0) -> Point | N
     chunk = max(1.0, inst.budget - d) if mixed else inst.budget
     n_chunks = math.ceil(isl / chunk) if e.chunked_prefill else 1
     p1 = isl / n_chunks
-    p = p1
+    # short prompts pack into one step; at least as many tokens per prefill step as the load needs
+    p = min(chunk, max(p1, d * isl / n / 0.95)) if isl < chunk else p1
     s_d = inst.decode_step(d)
     itl = s_d
     util = 0.0
@@ -183,7 +184,7 @@ def agg_point(inst: Instance, d: float, seen_fraction: float = 1.0) -> Point | N
             return None
         if isl >= chunk:
             break
-        p = min(chunk, p1 + (chunk - p1) * util)   # queued short prompts share a step
+        p = min(chunk, max(p, p1 + (chunk - p1) * util))   # queued short prompts share a step
     x = d / (n * itl) if d > 0 else 0.0
     d_seen = d * seen_fraction
     if mixed:

@@ -230,7 +230,8 @@ def moe_ms(t: int, shard: Shard, gpu: GpuSpec, precision: Precision, fit: Operat
     """One MoE layer for ``t`` tokens: router, routed experts (only the experts some token picked are read), shared
     experts. Experts are split over ``ep`` groups, each expert's width over tp / ep GPUs; routing is assumed uniform."""
     m, moe, w = shard.model, shard.model.moe, precision.weights
-    assert moe is not None
+    if moe is None:
+        return 0.0
     h, e, k = m.hidden_size, moe.num_experts, moe.experts_per_token
     width = moe.expert_intermediate_size * shard.ep // shard.tp
     local = e / shard.ep

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from disagg_pipelines.domain.profile import Profile
 
 WAITING, PREFILLING, DECODING, GONE = 0, 1, 2, 3
+_NONE: list = []                                              # shared empty list, never mutated
 
 
 class Piecewise:
@@ -81,17 +82,21 @@ class Piecewise:
 class Engine:
     """One replica of a role. ``sim`` owns the request state and receives first-token and done callbacks."""
 
-    def __init__(self, sim, role: str, index: int, profile: Profile, engine: EngineSpec, plan: RolePlan) -> None:
+    def __init__(self, sim, role: str, index: int, profile: Profile, engine: EngineSpec, plan: RolePlan,
+                 kv_capacity: int) -> None:
         self.sim, self.role, self.index = sim, role, index
         self.tok = Piecewise(profile.token_ms)
         self.pre = Piecewise(profile.prefill_attn_ms)
         self.att = Piecewise(profile.decode_attn_ms)
+        self.sample = Piecewise(profile.sample_ms) if profile.sample_ms is not None else None
+        self.attn_per_seq = profile.decode_attn_ms_per_seq
         self.fixed_ms = profile.step_overhead_ms + engine.scheduler_overhead_ms
+        self.mixed = engine.mixed_batching
         self.eager_ms = engine.eager_step_overhead_ms
         self.graph_max = engine.cuda_graph_max_batch
         self.budget = plan.max_num_batched_tokens
         self.max_batch = plan.max_batch
-        self.cap = profile.memory.kv_tokens_capacity
+        self.cap = kv_capacity
         self.waiting: deque[int] = deque()
         self.prefilling: list[int] = []
         self.heap: list[tuple[int, int, int]] = []            # (finish step, epoch, request)
@@ -107,9 +112,11 @@ class Engine:
         self.new_dec: list[int] = []                          # sequences admitted as decoders in this step
         self.seg_t0 = self.seg_c = 0.0
         self.seg_k = self.seg_n = self.seg_a = 0
+        self.dec_c: dict[int, float] = {}                       # decoders -> per-step cost besides attention
         self.steps_run = 0
         self.batch_sum = 0
         self.preemptions = 0
+        self.first_cb = self.done_cb = None                  # (request, time) callbacks, set by the simulation
 
     # ---- arrivals ------------------------------------------------------------------------------------------
     def arrive(self, r: int, t: float) -> None:
@@ -147,118 +154,144 @@ class Engine:
     # ---- one step ----------------------------------------------------------------------------------------
     def start(self, t: float) -> None:
         """Compose the next step at time ``t`` and schedule its end, or go idle."""
-        sim = self.sim
-        target, done, state = sim.target, sim.done, sim.state
-        cap, s = self.cap, self.step + 1
+        cap = self.cap
         while True:
-            while self.n_dec and self.kv_pref + self.dec_off + self.n_dec * s > cap:
+            if not self.mixed and (self.prefilling or self.waiting):     # prefill-only steps take priority
+                chunks, sched, new_dec = self._fill(t, 0)
+                if chunks:
+                    self._launch(t, False, chunks, sched, new_dec)
+                    return
+            while self.n_dec and self.kv_pref + self.dec_off + self.n_dec * (self.step + 1) > cap:
                 self._preempt_newest()
-            n = self.n_dec
-            budget = self.budget - n
-            free = cap - (self.kv_pref + self.dec_off + n * s)
-            chunks: list[tuple[int, int]] = []
-            sched: list[int] = []
-            for r in self.prefilling:
-                if budget <= 0 or free <= 0:
-                    break
-                d = done[r]
-                c = min(target[r] - d, budget, free)
-                chunks.append((d, c))
-                sched.append(r)
-                done[r] = d + c
-                budget -= c
-                free -= c
-                self.kv_pref += c
-            running = len(self.prefilling) + n
-            new_dec: list[int] = []
-            waiting = self.waiting
-            while waiting and running < self.max_batch and budget > 0:
-                r = waiting[0]
-                if sim.ready[r]:                                   # KV already here: decode from this step
-                    need = target[r] + 1
-                    if need > free:
-                        break
-                    waiting.popleft()
-                    s0 = s - 1
-                    sim.s0[r], sim.base[r] = s0, target[r]
-                    heappush(self.heap, (s0 + sim.out_left[r], sim.epoch[r], r))
-                    self.n_dec += 1
-                    self.dec_off += target[r] - s0
-                    state[r] = DECODING
-                    new_dec.append(r)
-                    budget -= 1
-                else:
-                    cached = sim.cached[r] if sim.cached[r] < target[r] else 0
-                    c = min(target[r] - cached, budget)
-                    need = cached + c
-                    if need > free:
-                        break
-                    waiting.popleft()
-                    self.prefilling.append(r)
-                    chunks.append((cached, c))
-                    sched.append(r)
-                    done[r] = need
-                    self.kv_pref += need
-                    state[r] = PREFILLING
-                    budget -= c
-                free -= need
-                running += 1
-                sim.serial += 1
-                sim.admitted[r] = sim.serial
-                self.order.append((sim.serial, r))
-                if sim.admit_ms[r] < 0:
-                    sim.admit_ms[r] = t
-            n = self.n_dec
-            if n or chunks:
-                break
+            chunks, sched, new_dec = self._fill(t, self.n_dec)
+            if self.n_dec or chunks:
+                self._launch(t, True, chunks, sched, new_dec)
+                return
             if self.prefilling:                                    # stuck on KV with nothing decoding
                 self._preempt_newest()
                 continue
             self.busy = False
             return
+
+    def _fill(self, t: float, n: int) -> tuple[list[tuple[int, int]], list[int], list[int]]:
+        """Prefill chunks for a step that also carries ``n`` decode tokens: running prefills first, then admissions."""
+        if not self.prefilling and not self.waiting:
+            return _NONE, _NONE, _NONE
+        sim = self.sim
+        target, done, state = sim.target, sim.done, sim.state
+        budget = self.budget - n
+        free = self.cap - (self.kv_pref + self.dec_off + self.n_dec * self.step + n)
+        chunks: list[tuple[int, int]] = []
+        sched: list[int] = []
+        for r in self.prefilling:
+            if budget <= 0 or free <= 0:
+                break
+            d = done[r]
+            c = min(target[r] - d, budget, free)
+            chunks.append((d, c))
+            sched.append(r)
+            done[r] = d + c
+            budget -= c
+            free -= c
+            self.kv_pref += c
+        running = len(self.prefilling) + self.n_dec
+        new_dec: list[int] = []
+        waiting = self.waiting
+        while waiting and running < self.max_batch and budget > 0:
+            r = waiting[0]
+            if sim.ready[r]:                                       # KV already here: decode from this step
+                need = target[r] + 1
+                if need > free or (n == 0 and not self.mixed):
+                    break
+                waiting.popleft()
+                s0 = self.step
+                sim.s0[r], sim.base[r] = s0, target[r]
+                heappush(self.heap, (s0 + sim.out_left[r], sim.epoch[r], r))
+                self.n_dec += 1
+                self.dec_off += target[r] - s0
+                state[r] = DECODING
+                new_dec.append(r)
+                budget -= 1
+            else:
+                cached = sim.cached[r] if sim.cached[r] < target[r] else 0
+                c = min(target[r] - cached, budget)
+                need = cached + c
+                if need > free:
+                    break
+                waiting.popleft()
+                self.prefilling.append(r)
+                chunks.append((cached, c))
+                sched.append(r)
+                done[r] = need
+                self.kv_pref += need
+                state[r] = PREFILLING
+                budget -= c
+            free -= need
+            running += 1
+            sim.serial += 1
+            sim.admitted[r] = sim.serial
+            self.order.append((sim.serial, r))
+            if sim.admit_ms[r] < 0:
+                sim.admit_ms[r] = t
+        return chunks, sched, new_dec
+
+    def _per_step_ms(self, n: int, sampled: int) -> float:
+        ms = self.fixed_ms + n * self.attn_per_seq + (self.sample.at(sampled) if self.sample else 0.0)
+        return ms + (self.eager_ms if n > self.graph_max else 0.0)
+
+    def _launch(self, t: float, decode: bool, chunks: list[tuple[int, int]], sched: list[int], new_dec: list[int]) -> None:
         self.busy = True
         self.sched, self.new_dec = sched, new_dec
-        overhead = self.fixed_ms + (self.eager_ms if n > self.graph_max else 0.0)
-        if not chunks and not new_dec:                             # decode only: run until the next change
-            heap, epoch = self.heap, sim.epoch
+        n = self.n_dec if decode else 0                            # includes sequences admitted as decoders
+        self.seg_n = n
+        self.version += 1
+        if not chunks:                                             # decode only: run until the next change
+            heap, epoch = self.heap, self.sim.epoch
             while heap[0][1] != epoch[heap[0][2]]:
                 heappop(heap)
-            k = min(heap[0][0] - self.step, (cap - self.kv_pref - self.dec_off - n * self.step) // n)
-            self.seg_t0, self.seg_k, self.seg_n = t, k, n
+            k = min(heap[0][0] - self.step, (self.cap - self.kv_pref - self.dec_off - n * self.step) // n)
+            self.seg_t0, self.seg_k = t, k
             self.seg_a = self.dec_off + n * self.step
-            self.seg_c = self.tok.at(n) + overhead
+            c = self.dec_c.get(n)
+            if c is None:
+                c = self.dec_c[n] = self.tok.at(n) + self._per_step_ms(n, n)
+            self.seg_c = c
             self.steps_run += k
             self.batch_sum += n * k
-            self.version += 1
-            sim.push_step(t + self._seg_ms(k), self)
+            self.sim.push_step(t + self._seg_ms(k), self)
+            if new_dec:                                            # no cut comes before the first step's end
+                first = t + self._seg_ms(1)
+                for r in new_dec:
+                    self.first_cb(r, first)
+                self.new_dec = _NONE
             return
         pre = self.pre
-        ms = self.tok.at(n + sum(c for _, c in chunks)) + overhead
+        ms = self.tok.at(n + sum(c for _, c in chunks)) + self._per_step_ms(n, n + len(chunks))
         for p, c in chunks:
             ms += pre.at(p + c) - pre.at(p)
         if n:
-            ms += self.att.at(self.dec_off + n * s)
+            ms += self.att.at(self.dec_off + n * (self.step + 1))
         self.seg_k = 1
         self.steps_run += 1
         self.batch_sum += n + len(chunks)
-        self.version += 1
-        sim.push_step(t + ms, self)
+        self.sim.push_step(t + ms, self)
 
     def end(self, t: float) -> None:
         """The scheduled step (or segment) ended at ``t``: emit tokens, retire finished sequences, go on."""
         sim = self.sim
         target, done, out_left, state = sim.target, sim.done, sim.out_left, sim.state
-        self.step += self.seg_k
+        if self.seg_n:                                             # steps without decoders leave decode KV as it was
+            self.step += self.seg_k
         s = self.step
         for r in self.sched:
             if done[r] == target[r]:
                 self.prefilling.remove(r)
                 self.kv_pref -= done[r]
                 out_left[r] -= 1
-                sim.first_token(r, t)
+                self.first_cb(r, t)
                 if out_left[r] == 0:
                     self._leave(r)
-                    sim.finished(r, t, self)
+                    self.done_cb(r, t)
                 else:
                     sim.s0[r], sim.base[r] = s, target[r]
                     heappush(self.heap, (s + out_left[r], sim.epoch[r], r))
@@ -266,8 +299,8 @@ class Engine:
                     self.dec_off += target[r] - s
                     state[r] = DECODING
         for r in self.new_dec:
-            sim.first_token(r, t)
-        self.sched, self.new_dec = [], []
+            self.first_cb(r, t)
+        self.sched = self.new_dec = _NONE
         heap, epoch, s0, base = self.heap, sim.epoch, sim.s0, sim.base
         while heap and heap[0][0] <= s:
             _, ep, r = heappop(heap)
@@ -277,7 +310,7 @@ class Engine:
             self.dec_off -= base[r] - s0[r]
             out_left[r] = 0
             self._leave(r)
-            sim.finished(r, t, self)
+            self.done_cb(r, t)
         self.start(t)
 
     # ---- bookkeeping ---------------------------------------------------------------------------------------

@@ -451,6 +451,9 @@ class Runner:
             torch.cuda.synchronize()
             info["memory_after_weights_bytes"] = torch.cuda.memory_allocated(dev)
         self.write()
+        print(f"{shape.name}: {info['weight_params'] / 1e9:.3g} B params, sdpa backend {attn['sdpa_backend']}, "
+              f"gqa via {attn['gqa_mode']}" + (f" (refused: {'; '.join(attn['probe_failures'])})"
+                                                if attn["probe_failures"] else ""), flush=True)
         gen = torch.Generator(device=dev)
         gen.manual_seed(1)
         with sdpa_context(attn["sdpa_backend"]), torch.inference_mode():
@@ -475,6 +478,7 @@ class Runner:
         plan = decode_plan(shape, sweep, budget, dtype_bytes)
         alloc_tokens = max((b * (c + 1) for (b, c), reason in plan.items() if reason is None), default=0)
         info.update(kv_budget_bytes=budget, kv_budget_rule=how, kv_alloc_tokens=alloc_tokens)
+        print(f"{shape.name}: kv budget {budget / GIB:.3g} GiB ({how}); allocating {alloc_tokens} tokens", flush=True)
         n_elems = alloc_tokens * shape.kv_size
         k_store = [torch.empty(n_elems, device=dev, dtype=self.dtype) for _ in range(shape.num_layers)]
         v_store = [torch.empty(n_elems, device=dev, dtype=self.dtype) for _ in range(shape.num_layers)]
@@ -484,15 +488,20 @@ class Runner:
         eager_pairs = {(b, c) for b in sweep.eager_batches for c in sweep.decode_contexts}
         for ctx in sweep.decode_contexts:
             for batch in sweep.decode_batches:
-                # on cuda: a graph point, plus an eager one for the eager batches; on cpu: one eager point
-                runs = [True] + ([False] if (batch, ctx) in eager_pairs else []) if cuda else [False]
-                for graph in runs:
+                # on cuda: a graph point, plus an eager one for the eager batches or when the graph failed;
+                # on cpu: one eager point
+                for graph in ((True, False) if cuda else (False,)):
                     point = new_point(shape.name, "decode", batch, None, ctx, graph)
+                    if not graph and cuda and (batch, ctx) not in eager_pairs:
+                        if not graph_failed:
+                            continue
+                        point["note"] = "timed eagerly because the graph point failed"
                     if plan[(batch, ctx)] is not None:
                         point["skipped_reason"] = f"{plan[(batch, ctx)]} ({how})"
                     elif not cuda:
                         point["note"] = "cuda graphs need --device cuda; timed eagerly"
                     self.measure(point, lambda: self.time_decode(point, model, k_store, v_store, graph, gen))
+                    graph_failed = point["error"] is not None
         del k_store, v_store
 
     def time_decode(self, point: dict[str, Any], model: DenseDecoder, k_store: list[torch.Tensor],

@@ -44,6 +44,14 @@ class LazyGroup(click.Group):
             raise
         return getattr(module, attr)
 
+    def invoke(self, ctx: click.Context):  # noqa: ANN201 - click's signature
+        try:
+            return super().invoke(ctx)
+        except click.ClickException:
+            raise
+        except Exception as err:  # only UserError / ValidationError are converted; the rest re-raised as is
+            _as_user_error(err, bool(ctx.obj and ctx.obj.get("debug")))
+
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(name, COMMANDS[name][1]) for name in self.list_commands(ctx)]
         if rows:
@@ -67,29 +75,29 @@ def cli(ctx: click.Context, debug: bool) -> None:
     ctx.obj["debug"] = debug
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Entry point: user errors become one line on stderr and exit code 2."""
+class UserFacingError(click.ClickException):
+    """A user error as click reports it: ``error: <one line>`` on stderr, exit code 2."""
+
+    exit_code = 2
+
+    def show(self, file=None) -> None:  # noqa: ANN001 - click's signature
+        click.echo(f"error: {self.format_message()}", err=True, file=file)
+
+
+def _as_user_error(err: Exception, debug: bool) -> None:
+    """Re-raise a UserError or pydantic ValidationError as a one-line click error (unless --debug)."""
     from pydantic import ValidationError
 
     from disagg_pipelines.domain.errors import UserError
 
-    args = sys.argv[1:] if argv is None else argv
-    debug = "--debug" in args
-    try:
-        cli.main(args=args, prog_name="disagg", standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("aborted", err=True)
-        sys.exit(1)
-    except click.ClickException as err:
-        err.show()
-        sys.exit(err.exit_code)
-    except click.exceptions.Exit as err:
-        sys.exit(err.exit_code)
-    except (UserError, ValidationError) as err:
-        if debug:
-            raise
-        click.echo(f"error: {one_line(err)}", err=True)
-        sys.exit(2)
+    if isinstance(err, (UserError, ValidationError)) and not debug:
+        raise UserFacingError(one_line(err)) from err
+    raise err
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the ``disagg`` console script."""
+    cli.main(args=sys.argv[1:] if argv is None else argv, prog_name="disagg")
 
 
 def one_line(err: Exception) -> str:

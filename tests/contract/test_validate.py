@@ -137,7 +137,7 @@ def test_root_metadata_is_checked_as_object_meta(crd_schemas: Any) -> None:
     assert validate_objects([_with(lws, ["metadata", "lables"], {"a": "b"})], crd_schemas)[0].startswith(
         "LeaderWorkerSet/decode: $.metadata.lables: unknown field 'lables'")
     assert validate_objects([_with(lws, ["metadata", "labels"], {"a": 1})], crd_schemas) == [
-        "LeaderWorkerSet/decode: $.metadata.labels.a: 1 is not of type 'string'"]
+        "LeaderWorkerSet/decode: $.metadata.labels.a: 1 is not of type 'string', 'null'"]
 
 
 def test_int_or_string_quantities_accept_both_and_reject_others(crd_schemas: Any) -> None:
@@ -319,3 +319,98 @@ def test_keda_min_replicas_above_max_is_rejected(crd_schemas: Any) -> None:
     scaled = _with(FAMILIES["keda-scaledobject"][0], ["spec", "minReplicaCount"], 8)
     assert validate_objects([scaled], crd_schemas) == [
         "ScaledObject/decode: $.spec: minReplicaCount=8 must be <= maxReplicaCount=4"]
+
+
+# ---- `disagg validate DIR` ------------------------------------------------------------------------------------------
+
+def _write(folder: Any, name: str, docs: list[Any]) -> None:
+    import yaml
+
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / name).write_text(yaml.safe_dump_all(docs))
+
+
+def _invoke(args: list[str]) -> Any:
+    from click.testing import CliRunner
+
+    from disagg_pipelines.cli import cli
+
+    return CliRunner().invoke(cli, ["validate", *args])
+
+
+def test_cli_valid_folder_exits_0(tmp_path: Any, schemas_dir: Any) -> None:
+    _write(tmp_path / "out", "core.yaml", CORE_OBJECTS)                 # multi-document file
+    _write(tmp_path / "out" / "crds", "lws.yaml", [FAMILIES["lws"][0]])  # nested folder
+    _write(tmp_path / "out", "index.yaml", [{"bundle": "llama", "files": ["core.yaml"]}])
+    result = _invoke([str(tmp_path / "out"), "--schemas", str(schemas_dir)])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == f"{len(CORE_OBJECTS) + 1} objects valid"
+
+
+def test_cli_problems_exit_2_one_line_each_plus_summary(tmp_path: Any, schemas_dir: Any) -> None:
+    _write(tmp_path, "bundle.yaml", [_with(DEPLOYMENT, ["spec", "bogus"], 1), PCS,
+                                     _with(PCS, ["spec", "template", "topologyConstraint"], {"packDomain": "rack"})])
+    result = _invoke([str(tmp_path), "--schemas", str(schemas_dir)])
+    assert result.exit_code == 2
+    lines = result.stdout.strip().splitlines()
+    assert lines[0].startswith("Deployment/router: $.spec.bogus: unknown field 'bogus'")
+    assert lines[1].startswith("PodCliqueSet/llama: $.spec.template.topologyConstraint.packDomain: ")
+    assert lines[2] == "2 problems in 2 of 3 objects"
+
+
+def test_cli_without_schema_for_a_crd_exits_2(tmp_path: Any) -> None:
+    _write(tmp_path / "out", "lws.yaml", [FAMILIES["lws"][0]])
+    _write(tmp_path / "schemas", "unrelated.yaml", [{"kind": "CustomResourceDefinition", "spec": {
+        "group": "example.com", "names": {"kind": "Widget"},
+        "versions": [{"name": "v1", "served": True, "schema": {"openAPIV3Schema": {"type": "object"}}}]}}])
+    result = _invoke([str(tmp_path / "out"), "--schemas", str(tmp_path / "schemas")])
+    assert result.exit_code == 2
+    assert "LeaderWorkerSet/decode: $: no schema for leaderworkerset.x-k8s.io/v1/LeaderWorkerSet;" in result.stdout
+
+
+@pytest.mark.parametrize("setup", ["missing", "empty", "broken-yaml"])
+def test_cli_missing_or_unreadable_dir_exits_2(setup: str, tmp_path: Any, schemas_dir: Any) -> None:
+    folder = tmp_path / "out"
+    if setup != "missing":
+        folder.mkdir()
+    if setup == "broken-yaml":
+        (folder / "bad.yaml").write_text("kind: [unclosed\n")
+    result = _invoke([str(folder), "--schemas", str(schemas_dir)])
+    assert result.exit_code == 2
+    assert str(folder) in result.output
+
+
+def test_cli_schemas_and_from_cluster_conflict(tmp_path: Any, schemas_dir: Any) -> None:
+    _write(tmp_path, "a.yaml", [DEPLOYMENT])
+    result = _invoke([str(tmp_path), "--schemas", str(schemas_dir), "--from-cluster"])
+    assert result.exit_code == 2
+    assert "either --schemas DIR or --from-cluster" in result.output
+
+
+def test_cli_bad_k8s_version_is_one_line_exit_2(tmp_path: Any, schemas_dir: Any, capsys: Any) -> None:
+    from disagg_pipelines.cli import main
+
+    _write(tmp_path, "a.yaml", [DEPLOYMENT])
+    with pytest.raises(SystemExit) as exit_info:
+        main(["validate", str(tmp_path), "--schemas", str(schemas_dir), "--k8s-version", "1.20"])
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err.strip() == (
+        "error: Kubernetes version '1.20' is older than the supported 1.31; give 1.31 or newer")
+
+
+# ---- every golden file the renderers produce validates strictly -----------------------------------------------------
+
+REPO = __import__("pathlib").Path(__file__).resolve().parents[2]
+GOLDENS = sorted(REPO.glob("examples/*/expected/*.yaml"))
+
+
+@pytest.mark.parametrize("golden", GOLDENS or [None], ids=lambda p: "no-goldens" if p is None else
+                         f"{p.parent.parent.name}/{p.name}")
+def test_golden_file_validates(golden: Any, crd_schemas: Any) -> None:
+    import yaml
+
+    if golden is None:
+        pytest.skip("no examples/*/expected/*.yaml golden files exist yet; nothing to validate")
+    docs = [d for d in yaml.safe_load_all(golden.read_text()) if d is not None and ("kind" in d or "apiVersion" in d)]
+    assert docs, f"{golden} holds no Kubernetes objects"
+    assert validate_objects(docs, crd_schemas) == []

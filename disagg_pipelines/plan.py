@@ -1,0 +1,381 @@
+"""The plan step: (model, GPU, precision, engine, workload, SLO, GPU budget or target rate) -> Plan.
+
+Searches aggregated vs disaggregated serving, the parallelism of each role, the prefill:decode ratio and the replica
+counts with the analytic serving model (``planner_search``), re-estimates the best layouts at their operating load,
+checks the top few in the simulator (when one is passed in), and explains the choice.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any, Literal
+
+from disagg_pipelines import estimate as est
+from disagg_pipelines import planner_search as search
+from disagg_pipelines.domain.engine import EngineSpec
+from disagg_pipelines.domain.errors import InsufficientMemory, InvalidInput, NoFeasiblePlan
+from disagg_pipelines.domain.estimate import Estimate
+from disagg_pipelines.domain.gpu import GpuSpec
+from disagg_pipelines.domain.model import ModelSpec
+from disagg_pipelines.domain.plan import Candidate, ParetoPoint, Plan, Predicted, RolePlan
+from disagg_pipelines.domain.precision import Precision
+from disagg_pipelines.domain.profile import Profile
+from disagg_pipelines.domain.workload import Slo, Workload
+
+_TOP_SIMULATED = 3
+_ALTERNATIVES = 5
+_SIM_SLACK = 0.03          # sampling slack on SLO attainment for a few hundred simulated requests
+
+
+def plan(model: ModelSpec, gpu: GpuSpec, precision: Precision, engine: EngineSpec, workload: Workload, slo: Slo, *,
+         gpus: int | None = None, rate_per_s: float | None = None, mode: Literal["auto", "agg", "disagg"] = "auto",
+         prefill_gpu: GpuSpec | None = None, profiler: Callable[..., Profile] | None = None,
+         simulator: Callable[..., Any] | None = None, sim_requests: int = 300, seed: int = 0) -> Plan:
+    """The configuration that maximises goodput within ``gpus`` GPUs, or serves ``rate_per_s`` on the fewest GPUs.
+
+    ``profiler`` builds the Profile of one instance shape (default: ``disagg_pipelines.profile.profile``);
+    ``simulator`` (``disagg_pipelines.simulate.simulate``) checks the top candidates; None skips the check.
+    """
+    if (gpus is None) == (rate_per_s is None):
+        raise InvalidInput(f"give exactly one of gpus (a budget) or rate_per_s (a target load); got gpus={gpus}, "
+                           f"rate_per_s={rate_per_s}")
+    if gpus is not None and gpus < 1:
+        raise InvalidInput(f"gpus={gpus} must be at least 1")
+    if rate_per_s is not None and rate_per_s <= 0:
+        raise InvalidInput(f"rate_per_s={rate_per_s} must be positive")
+    if profiler is None:
+        from disagg_pipelines import profile as profile_step
+        profiler = profile_step.profile
+    shape_wl = workload.model_copy(update={"request_rate_per_s": None, "concurrency": None, "arrival": None})
+    cache = search.ShapeCache(model, precision, profiler)
+    agg, dec, pre = _rate_shapes(cache, model, gpu, prefill_gpu or gpu, engine, shape_wl, slo, gpus, mode)
+    layouts = _layouts(agg, dec, pre, engine, shape_wl, slo, gpus, rate_per_s)
+    if not layouts:
+        raise NoFeasiblePlan(_infeasible_message(agg, dec, pre, slo, gpus, rate_per_s))
+    scored = [_score(lay, engine, shape_wl, slo, gpus, rate_per_s) for lay in layouts]
+    scored.sort(key=lambda c: _rank_key(c, gpus is not None))
+    chosen, sim_lines = _simulator_check(scored, engine, shape_wl, slo, simulator, sim_requests, seed)
+    lay, cand, estimate_ = chosen
+    explanation = _explain(chosen, scored, agg, dec, pre, slo, gpus) + sim_lines
+    return Plan(
+        model=model, gpu=gpu, prefill_gpu=prefill_gpu, precision=precision, engine=engine.name,
+        workload=workload.model_copy(update={"request_rate_per_s": cand.predicted.request_rate_per_s,
+                                             "concurrency": None, "arrival": workload.arrival
+                                             if workload.arrival not in (None, "closed") else None}),
+        slo=slo, mode=cand.mode, roles=cand.roles, predicted=cand.predicted, gpu_budget=gpus,
+        leftover_gpus=(gpus - cand.total_gpus) if gpus is not None else 0,
+        alternatives=tuple(c for _, c, _ in scored if c is not cand)[:_ALTERNATIVES],
+        pareto=_pareto(agg, dec, pre, workload),
+        explanation=tuple(explanation),
+        assumptions=_assumptions(engine, workload, slo, gpus, rate_per_s, sim_lines, cache))
+
+
+# ---- shapes ----------------------------------------------------------------------------------------------------
+def _rate_shapes(cache: search.ShapeCache, model: ModelSpec, gpu: GpuSpec, pgpu: GpuSpec, engine: EngineSpec,
+                 wl: Workload, slo: Slo, budget: int | None, mode: str
+                 ) -> tuple[list[search.Rated], list[search.Rated], list[search.Rated]]:
+    agg: list[search.Rated] = []
+    dec: list[search.Rated] = []
+    pre: list[search.Rated] = []
+    tokens = engine.default_max_num_batched_tokens
+    for shape in search.candidate_shapes(model, gpu, budget):
+        prof = cache.get(shape)
+        if prof is None:
+            continue
+        if mode in ("auto", "agg"):
+            r = _rated(shape, prof, engine, wl, "aggregated", tokens)
+            if r is not None:
+                search.rate_agg(r, slo)
+                agg.append(r)
+        if mode in ("auto", "disagg"):
+            r = _rated(shape, prof, engine, wl, "decode", tokens)
+            if r is not None:
+                search.rate_decode(r, slo)
+                dec.append(r)
+    if mode in ("auto", "disagg"):
+        for shape in search.candidate_shapes(model, pgpu, budget):
+            prof = cache.get(shape)
+            r = None if prof is None else _rated(shape, prof, engine, wl, "prefill", tokens)
+            if r is not None:
+                r.best_ttft_ms = est.PrefillPool(r.inst, 1).service
+                pre.append(r)
+    if not agg and not dec:
+        raise InsufficientMemory(_memory_message(cache, model, gpu, precision=cache.precision, budget=budget))
+    return agg, dec, pre
+
+
+def _rated(shape: search.Shape, prof: Profile, engine: EngineSpec, wl: Workload, role: str, tokens: int
+           ) -> search.Rated | None:
+    rp = search.role_plan(role, shape, 1, engine.default_max_batch, tokens)
+    inst = est.Instance(prof, engine, rp, wl)
+    if inst.max_running < 1:
+        return None
+    return search.Rated(shape=shape, profile=prof, inst=inst)
+
+
+def _memory_message(cache: search.ShapeCache, model: ModelSpec, gpu: GpuSpec, precision: Precision,
+                    budget: int | None) -> str:
+    need_gib = model.weight_bytes(precision) / 2**30
+    have = f"{gpu.hbm_gib:.0f} GiB per GPU"
+    within = f" within the budget of {budget} GPUs" if budget is not None else ""
+    detail = f"; {cache.memory_errors[-1]}" if cache.memory_errors else ""
+    return (f"{model.name} at {precision.label} fits no instance{within}: weights alone need {need_gib:.0f} GiB "
+            f"({have} on {gpu.name}){detail}")
+
+
+# ---- layouts ---------------------------------------------------------------------------------------------------
+def _layouts(agg: list[search.Rated], dec: list[search.Rated], pre: list[search.Rated], engine: EngineSpec,
+             wl: Workload, slo: Slo, budget: int | None, rate_per_s: float | None) -> list[search.Layout]:
+    out: list[search.Layout] = []
+    tokens = engine.default_max_num_batched_tokens
+    for r in agg:
+        if r.rate_per_ms <= 0:
+            continue
+        g = r.shape.gpus
+        reps = budget // g if budget is not None else math.ceil(rate_per_s / 1000 / r.rate_per_ms - 1e-9)
+        if reps < 1:
+            continue
+        mb = _batch_cap(r, engine)
+        roles = (search.role_plan("aggregated", r.shape, reps, mb, tokens),)
+        rate = reps * r.rate_per_ms * 1000 if budget is not None else rate_per_s
+        out.append(search.Layout("agg", roles, reps * g, rate, (r,)))
+    good_dec = sorted((r for r in dec if r.rate_per_ms > 0), key=lambda r: -r.rate_per_ms / r.shape.gpus)
+    good_pre = sorted((r for r in pre if r.best_ttft_ms < slo.ttft_ms),
+                      key=lambda r: (-est.PrefillPool(r.inst, 1).capacity_per_ms * r.inst.pp / r.shape.gpus,
+                                     r.best_ttft_ms))
+    # keep the most efficient shapes plus the lowest-latency prefill shape (tight TTFT targets need it)
+    fastest = sorted(good_pre, key=lambda r: r.best_ttft_ms)[:1]
+    good_pre = list({id(r): r for r in good_pre[:search._KEEP_SHAPES] + fastest}.values())
+    for p in good_pre:
+        for d in good_dec[:search._KEEP_SHAPES]:
+            if budget is not None:
+                split = search.best_split_for_budget(p, d, budget, slo, wl)
+                if split is None:
+                    continue
+                np_, nd, rate_ms = split
+                rate = rate_ms * 1000
+            else:
+                fit = search.fewest_for_rate(p, d, rate_per_s / 1000, slo, wl)
+                if fit is None:
+                    continue
+                np_, nd = fit
+                rate = rate_per_s
+            roles = (search.role_plan("prefill", p.shape, np_, max(1, int(tokens // p.inst.isl)), tokens),
+                     search.role_plan("decode", d.shape, nd, _batch_cap(d, engine), tokens))
+            out.append(search.Layout("disagg", roles, np_ * p.shape.gpus + nd * d.shape.gpus, rate, (p, d)))
+    return out
+
+
+def _batch_cap(r: search.Rated, engine: EngineSpec) -> int:
+    """max_batch per instance: the SLO batch with headroom (protects ITL under bursts), within the engine's limit."""
+    return int(min(engine.default_max_batch, r.inst.max_running, math.ceil(r.d_slo * r.inst.pp * 1.25) + 1))
+
+
+def _score(lay: search.Layout, engine: EngineSpec, wl: Workload, slo: Slo, budget: int | None,
+           rate_per_s: float | None) -> tuple[search.Layout, Candidate, Estimate]:
+    load = wl.model_copy(update={"request_rate_per_s": max(lay.rate_per_s * (0.995 if budget else 1.0), 1e-6)})
+    profiles = {r.role: s.profile for r, s in zip(lay.roles, lay.shapes)}
+    e = est.estimate(lay.roles, profiles, engine, load)
+    q = slo.percentile
+    meets = (not e.saturated) and e.ttft_at(q) <= slo.ttft_ms * 1.01 and e.tpot_at(q) <= slo.itl_ms * 1.01
+    pred = Predicted(ttft_ms=_finite(e.ttft_at(q)), itl_ms=_finite(e.tpot_at(q)), ttft_mean_ms=_finite(e.ttft_ms),
+                     itl_mean_ms=_finite(e.tpot_ms), tokens_per_s_per_gpu=e.tokens_per_s_per_gpu,
+                     tokens_per_s_per_user=e.tokens_per_s_per_user, request_rate_per_s=e.request_rate_per_s,
+                     concurrency=e.concurrency, slo_attainment=_attainment(e, slo))
+    return lay, Candidate(mode=lay.mode, roles=lay.roles, predicted=pred, meets_slo=meets, total_gpus=lay.gpus), e
+
+
+def _finite(v: float) -> float:
+    return v if math.isfinite(v) else 1e12
+
+
+def _cdf(target: float, p50: float, p90: float, p99: float) -> float:
+    """Share of requests at or below ``target`` from three percentiles (piecewise linear, exponential-ish tail)."""
+    if not math.isfinite(p99):
+        return 0.0
+    if target >= p99:
+        return 0.99 + 0.01 * (1 - math.exp(-(target - p99) / max(p99 - p90, 1e-6)))
+    if target >= p90:
+        return 0.90 + 0.09 * (target - p90) / max(p99 - p90, 1e-9)
+    if target >= p50:
+        return 0.50 + 0.40 * (target - p50) / max(p90 - p50, 1e-9)
+    return 0.50 * target / p50 if p50 > 0 else 0.0
+
+
+def _attainment(e: Estimate, slo: Slo) -> float:
+    a = _cdf(slo.ttft_ms, e.ttft_p50_ms, e.ttft_p90_ms, e.ttft_p99_ms) * \
+        _cdf(slo.itl_ms, e.tpot_p50_ms, e.tpot_p90_ms, e.tpot_p99_ms)
+    return min(1.0, max(0.0, a))
+
+
+def _rank_key(c: tuple[search.Layout, Candidate, Estimate], by_budget: bool) -> tuple:
+    lay, cand, _ = c
+    if by_budget:
+        return (not cand.meets_slo, -lay.rate_per_s, lay.gpus, -cand.predicted.tokens_per_s_per_user)
+    return (not cand.meets_slo, lay.gpus, -cand.predicted.tokens_per_s_per_user)
+
+
+# ---- simulator check -------------------------------------------------------------------------------------------
+def _simulator_check(scored: list[tuple[search.Layout, Candidate, Estimate]], engine: EngineSpec, wl: Workload,
+                     slo: Slo, simulator: Callable[..., Any] | None, requests: int, seed: int
+                     ) -> tuple[tuple[search.Layout, Candidate, Estimate], list[str]]:
+    if simulator is None:
+        return scored[0], []
+    lines = []
+    need = slo.percentile / 100 - _SIM_SLACK
+    for lay, cand, e in [s for s in scored if s[1].meets_slo][:_TOP_SIMULATED]:
+        load = wl.model_copy(update={"request_rate_per_s": cand.predicted.request_rate_per_s})
+        profiles = {r.role: s.profile for r, s in zip(lay.roles, lay.shapes)}
+        res = simulator(lay.roles, profiles, engine, load, slo, requests=requests, seed=seed)
+        ok = res.slo_attainment >= need
+        lines.append(f"simulator check of {_label(cand)} ({requests} requests, seed {seed}): "
+                     f"p{slo.percentile:g} TTFT {res.ttft_at_percentile_ms:,.0f} ms, ITL {res.itl_at_percentile_ms:.1f} ms, "
+                     f"SLO attainment {res.slo_attainment:.0%} -> {'accepted' if ok else 'rejected'}")
+        if ok:
+            cand = cand.model_copy(update={"predicted": cand.predicted.model_copy(
+                update={"slo_attainment": res.slo_attainment})})
+            return (lay, cand, e), lines
+    if lines:
+        lines.append("no simulated candidate reached the SLO attainment; keeping the analytic best")
+    return scored[0], lines
+
+
+# ---- explanation -----------------------------------------------------------------------------------------------
+def _label(c: Candidate) -> str:
+    if c.mode == "agg":
+        r = c.roles[0]
+        return f"{r.replicas}x agg({_shape_label(r)})"
+    p = next(r for r in c.roles if r.role == "prefill")
+    d = next(r for r in c.roles if r.role == "decode")
+    return f"{p.replicas}P({_shape_label(p)})+{d.replicas}D({_shape_label(d)})"
+
+
+def _shape_label(r: RolePlan) -> str:
+    return f"tp{r.tp}" + (f" pp{r.pp}" if r.pp > 1 else "") + (f" ep{r.ep}" if r.ep > 1 else "")
+
+
+def _explain(chosen: tuple[search.Layout, Candidate, Estimate], scored: list, agg: list[search.Rated],
+             dec: list[search.Rated], pre: list[search.Rated], slo: Slo, budget: int | None) -> list[str]:
+    lay, cand, e = chosen
+    q = f"p{slo.percentile:g}"
+    lines = [f"chosen {_label(cand)}: {cand.predicted.tokens_per_s_per_gpu:,.0f} tokens/s/GPU at "
+             f"{cand.predicted.request_rate_per_s:.2f} req/s, {q} TTFT {cand.predicted.ttft_ms:,.0f} ms "
+             f"(target {slo.ttft_ms:,.0f}), {q} ITL {cand.predicted.itl_ms:.1f} ms (target {slo.itl_ms:g})"]
+    other = next((c for _, c, _ in scored if c.mode != cand.mode and c.meets_slo), None)
+    metric = "tokens/s/GPU" if budget is not None else "GPUs"
+    if other is None:
+        why = "no aggregated layout meets the SLO" if cand.mode == "disagg" else \
+            "no disaggregated layout meets the SLO" if dec else "disaggregation was not searched"
+        lines.append(f"mode {cand.mode}: {why}")
+    else:
+        mine = cand.predicted.tokens_per_s_per_gpu if budget is not None else cand.total_gpus
+        theirs = other.predicted.tokens_per_s_per_gpu if budget is not None else other.total_gpus
+        lines.append(f"mode {cand.mode}: {mine:,.0f} {metric} vs {theirs:,.0f} for the best {other.mode} "
+                     f"layout {_label(other)}")
+    if cand.mode == "agg":
+        r = lay.shapes[0]
+        lines.append(f"aggregated instances run {r.d_slo * r.inst.pp:.0f} sequences each: prefill chunks share "
+                     f"steps with decode (prefill busy {e.prefill_utilization:.0%} of the time) and queued prompts "
+                     f"wait {e.queue_ms:.0f} ms on average")
+    else:
+        p, d = lay.shapes
+        lines.append(f"ratio {cand.roles[0].replicas if cand.roles[0].role == 'prefill' else cand.roles[1].replicas}"
+                     f"P:{next(r.replicas for r in cand.roles if r.role == 'decode')}D: the prefill pool runs at "
+                     f"{e.prefill_utilization:.0%} utilisation (mean queue {e.queue_ms:.0f} ms, KV transfer "
+                     f"{e.kv_transfer_ms:.1f} ms); each decode instance holds {e.decode_batch:.0f} sequences "
+                     f"(ITL-bound batch {d.d_slo * d.inst.pp:.0f})")
+    for role, pool in (("aggregated", agg), ("decode", dec)):
+        rated = [r for r in pool if r.rate_per_ms > 0]
+        if not rated or role not in {r.role for r in cand.roles}:
+            continue
+        ranked = sorted(rated, key=lambda r: -r.rate_per_ms / r.shape.gpus)
+        cells = ", ".join(f"{r.shape.label} {r.rate_per_ms * 1000 * r.inst.osl / r.shape.gpus:,.0f}" for r in ranked[:4])
+        lines.append(f"{role} parallelism: output tokens/s/GPU within the SLO per shape: {cells}")
+    if budget is not None:
+        left = budget - cand.total_gpus
+        lines.append(f"uses {cand.total_gpus} of {budget} GPUs" +
+                     (f"; {left} left over (too few for another replica that adds goodput)" if left else ""))
+    return lines
+
+
+def _pareto(agg: list[search.Rated], dec: list[search.Rated], pre: list[search.Rated], wl: Workload
+            ) -> tuple[ParetoPoint, ...]:
+    pts: list[tuple[float, float, str, str]] = []
+    osl = wl.mean_osl_tokens
+    for r in agg:
+        for d in _sweep(r.inst.per_virtual_max):
+            pt = est.agg_point(r.inst, d)
+            if pt is not None and pt.x > 0:
+                pts.append((pt.x * r.inst.pp * 1000 * osl / r.shape.gpus, 1000 / pt.itl, "agg",
+                            f"agg({r.shape.label}) batch {d * r.inst.pp:.0f}"))
+    best_pre = max(pre, key=lambda r: est.PrefillPool(r.inst, 1).capacity_per_ms * r.inst.pp / r.shape.gpus,
+                   default=None)
+    if best_pre is not None:
+        cap = est.PrefillPool(best_pre.inst, 1).capacity_per_ms * best_pre.inst.pp * 0.8
+        for r in dec:
+            for d in _sweep(r.inst.per_virtual_max):
+                s = r.inst.decode_step(d)
+                x = r.inst.pp * d / (r.inst.decodes * s)
+                gpus = r.shape.gpus + x * best_pre.shape.gpus / cap
+                pts.append((1000 * osl * x / gpus, 1000 / s, "disagg",
+                            f"P({best_pre.shape.label})+D({r.shape.label}) batch {d * r.inst.pp:.0f}"))
+    return tuple(ParetoPoint(tokens_per_s_per_gpu=a, tokens_per_s_per_user=b, mode=m, label=lab)
+                 for a, b, m, lab in search.pareto(pts))
+
+
+def _sweep(top: float) -> list[float]:
+    vals, d = [], 1.0
+    while d < top:
+        vals.append(d)
+        d *= 2
+    return vals + [top] if top >= 1 else vals
+
+
+def _assumptions(engine: EngineSpec, wl: Workload, slo: Slo, budget: int | None, rate: float | None,
+                 sim_lines: list[str], cache: search.ShapeCache) -> dict[str, str]:
+    out = {
+        "engine": f"{engine.name} {engine.version}: max_num_batched_tokens {engine.default_max_num_batched_tokens}, "
+                  f"CUDA graphs up to batch {engine.cuda_graph_max_batch}, memory share {engine.gpu_memory_fraction}",
+        "load": f"Poisson arrivals at the planned rate; ISL {wl.mean_isl_tokens:.0f}, OSL {wl.mean_osl_tokens:.0f}",
+        "slo": f"p{slo.percentile:g} TTFT <= {slo.ttft_ms:g} ms and p{slo.percentile:g} ITL (TPOT) <= {slo.itl_ms:g} ms",
+        "kv_transfer": "prefill -> decode over RDMA (scale-out NICs), the conservative case",
+        "sizing": f"maximise goodput within {budget} GPUs" if budget is not None else
+                  f"fewest GPUs for {rate:g} req/s",
+        "profile": "roofline profile per instance shape (disagg_pipelines.profile)",
+        "simulator_check": "done" if sim_lines else "skipped (no simulator available)",
+    }
+    if cache.memory_errors:
+        out["memory"] = f"{len(cache.memory_errors)} shape(s) skipped: weights plus minimal KV do not fit"
+    return out
+
+
+def _infeasible_message(agg: list[search.Rated], dec: list[search.Rated], pre: list[search.Rated], slo: Slo,
+                        budget: int | None, rate: float | None) -> str:
+    q = f"p{slo.percentile:g}"
+    ttft_pool = agg + pre
+    best_t = min(ttft_pool, key=lambda r: r.best_ttft_ms, default=None)
+    best_i = min(agg + dec, key=lambda r: r.best_itl_ms, default=None)
+    parts = []
+    if best_t is not None:
+        parts.append(f"best {q} TTFT {best_t.best_ttft_ms:,.0f} ms with {best_t.shape.label} "
+                     f"(target {slo.ttft_ms:,.0f} ms)")
+    if best_i is not None:
+        parts.append(f"best ITL {best_i.best_itl_ms:.1f} ms with {best_i.shape.label} (target {slo.itl_ms:g} ms)")
+    feasible = [r for r in agg if r.rate_per_ms > 0] + [r for r in dec if r.rate_per_ms > 0]
+    if budget is not None and feasible:
+        need = min(r.shape.gpus for r in feasible)
+        if any(r.rate_per_ms > 0 for r in agg):
+            hint = f"raise --gpus above {budget} (one SLO-meeting instance needs {need})"
+        else:
+            need += min((r.shape.gpus for r in pre), default=1)
+            hint = f"raise --gpus above {budget} (a prefill + a decode instance need {need})"
+    else:
+        slow = best_t is None or best_t.best_ttft_ms > slo.ttft_ms
+        hint = "relax --ttft-ms" if slow else "relax --itl-ms"
+        if best_i is not None and best_i.best_itl_ms > slo.itl_ms and not slow:
+            hint = "relax --itl-ms"
+        elif best_i is not None and best_i.best_itl_ms > slo.itl_ms:
+            hint = "relax --ttft-ms and --itl-ms"
+        hint += " or use a faster GPU / lower precision"
+    return f"no feasible plan: {'; '.join(parts)}; {hint}"

@@ -1,0 +1,169 @@
+"""CPU smoke test of benchmarks/gpu/e2e_dense.py: the script the lead runs once on an H100.
+
+The CUDA-only parts (events, graph capture) cannot run here; everything they wrap (the model, the KV-cache views,
+the decode plan, the JSON document, the tables) runs on CPU with tiny shapes.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+torch = pytest.importorskip("torch", reason="torch is not installed (optional extra 'torch'); the script needs it")
+
+SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "gpu" / "e2e_dense.py"
+
+
+@pytest.fixture(scope="module")
+def e2e() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("e2e_dense_under_test", SCRIPT)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module          # dataclasses resolve their module through sys.modules
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_quick_cpu_run_writes_results(tmp_path: Path) -> None:
+    out = tmp_path / "res" / "e2e.json"
+    proc = subprocess.run(
+        [sys.executable, str(SCRIPT), "--quick", "--device", "cpu", "--configs", "tiny,tiny-qk", "--out", str(out)],
+        capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(out.read_text())
+    assert doc["complete"] is True and doc["schema_version"] == "v1"
+    assert doc["environment"]["torch_version"] == torch.__version__
+    assert doc["environment"]["device_type"] == "cpu"
+    points = doc["points"]
+    for name in ("tiny", "tiny-qk"):
+        mine = [p for p in points if p["config"] == name]
+        assert {(p["phase"], p["batch"], p["isl_tokens"], p["context_tokens"]) for p in mine} == {
+            ("prefill", 1, 64, None), ("decode", 1, None, 32), ("decode", 4, None, 32)}
+        for p in mine:
+            assert p["error"] is None and p["skipped_reason"] is None, p
+            assert 0 < p["ms_p10"] <= p["ms_median"] <= p["ms_p90"]
+            assert p["graph"] is False and p["iterations"] == 1
+        info = doc["configs"][name]
+        assert info["weight_params"] == e2e_shape_total(info["shape"])
+        assert info["kv_alloc_tokens"] == 4 * 33            # largest point that fits: batch 4 x (32 + 1)
+        assert doc["sanity"][name]["prefill_tflops_per_s"] > 0
+        assert doc["sanity"][name]["decode_weight_gb_per_s"] > 0
+    assert "== tiny: prefill, batch 1, ms median" in proc.stdout
+    assert "== sanity" in proc.stdout
+
+
+def e2e_shape_total(shape: dict) -> int:
+    """Parameter count written out independently of the script's own property."""
+    h, q, kv, inter, vocab = (shape["hidden_size"], shape["num_heads"] * shape["head_dim"],
+                              shape["num_kv_heads"] * shape["head_dim"], shape["intermediate_size"],
+                              shape["vocab_size"])
+    per_layer = h * (q + 2 * kv) + q * h + 3 * h * inter + 2 * h + (2 * shape["head_dim"] if shape["qk_norm"] else 0)
+    return shape["num_layers"] * per_layer + h + 2 * vocab * h
+
+
+def test_points_over_the_kv_budget_are_skipped_with_the_reason(e2e: ModuleType, tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    # tiny: 2 layers x 2 (K, V) x 2 kv heads x 16 x 2 bytes = 256 bytes per token; batch 1 needs 33 x 256 = 8448 B,
+    # batch 4 needs 33792 B; a 20000-byte budget keeps the first only.
+    out = tmp_path / "e2e.json"
+    rc = e2e.main(["--quick", "--device", "cpu", "--out", str(out), "--kv-budget-gib", str(20000 / 1024**3)])
+    assert rc == 0
+    doc = json.loads(out.read_text())
+    decode = {p["batch"]: p for p in doc["points"] if p["phase"] == "decode"}
+    assert decode[1]["ms_median"] > 0 and decode[1]["skipped_reason"] is None
+    assert decode[4]["ms_median"] is None
+    assert "batch 4 x context 32+1" in decode[4]["skipped_reason"]
+    assert doc["configs"]["tiny"]["kv_bytes_per_token"] == 256
+    assert doc["configs"]["tiny"]["kv_alloc_tokens"] == 33
+    assert "skip" in capsys.readouterr().out
+
+
+def test_h100_plan_skips_exactly_the_points_whose_kv_does_not_fit(e2e: ModuleType) -> None:
+    # 80 GB H100 after ~15 GiB of llama-8b weights: ~64 GiB free -> 0.9 x 64 - 1 = 56.6 GiB for the KV cache.
+    # llama-3.1-8b: 128 KiB of KV per token, so at most ~463k tokens: 64 x 4097 fits, 128 x 4097 does not.
+    shape = e2e.CONFIGS["llama-3.1-8b"]
+    assert shape.kv_bytes_per_token(2) == 128 * 1024
+    plan = e2e.decode_plan(shape, e2e.FULL_SWEEP, int(56.6 * 1024**3), 2)
+    skipped = {key for key, reason in plan.items() if reason is not None}
+    assert skipped == {(128, 4096), (256, 4096), (256, 2048)}
+    assert "batch 256 x context 4096+1" in plan[(256, 4096)]
+    assert len(plan) == 21
+
+
+def test_decode_from_the_cache_equals_the_full_forward(e2e: ModuleType) -> None:
+    """Prefill 20 tokens into the cache, decode the 21st: same logits as one causal pass over all 21 tokens
+    (checks RoPE positions, the cache write position and the attention span of the decode path)."""
+    torch.manual_seed(0)
+    for name in ("tiny", "tiny-qk"):
+        shape = e2e.CONFIGS[name]
+        model = e2e.DenseDecoder(shape, torch.device("cpu"), torch.float32, "enable_gqa", max_positions=64)
+        batch, seq = 3, 20
+        ids = torch.randint(0, shape.vocab_size, (batch, seq + 1))
+        pos = torch.arange(seq + 1).expand(batch, -1)
+        n = batch * shape.num_kv_heads * (seq + 1) * shape.head_dim
+        k_store = [torch.zeros(n + 7) for _ in range(shape.num_layers)]       # views use the front of the storage
+        v_store = [torch.zeros(n + 7) for _ in range(shape.num_layers)]
+        cache = e2e.kv_views(k_store, v_store, shape, batch, seq + 1)
+        full = model.forward(ids, pos)
+        prefill = model.forward(ids[:, :seq], pos[:, :seq], cache, write_pos=0)
+        decode = model.forward(ids[:, seq:], pos[:, seq:], cache, write_pos=seq)
+        assert full.shape == decode.shape == (batch, shape.vocab_size)
+        torch.testing.assert_close(decode, full, rtol=1e-4, atol=1e-4)
+        torch.testing.assert_close(prefill, model.forward(ids[:, :seq], pos[:, :seq]), rtol=1e-5, atol=1e-5)
+        assert not torch.allclose(decode, prefill, atol=1e-3)   # a different token at a different position
+        assert model.param_count() == shape.total_params == e2e_shape_total(e2e.dataclasses.asdict(shape))
+
+
+def test_gqa_by_enable_gqa_and_by_repeated_heads_agree_with_naive_attention(e2e: ModuleType) -> None:
+    torch.manual_seed(1)
+    b, heads, kv_heads, d = 2, 8, 2, 16
+    for sq, skv, causal in ((1, 9, False), (7, 7, True)):
+        q = torch.randn(b, heads, sq, d)
+        k, v = torch.randn(b, kv_heads, skv, d), torch.randn(b, kv_heads, skv, d)
+        group = heads // kv_heads
+        kr, vr = k.repeat_interleave(group, dim=1), v.repeat_interleave(group, dim=1)   # head h uses kv head h // group
+        scores = q @ kr.transpose(-1, -2) / d**0.5
+        if causal:
+            scores = scores.masked_fill(torch.ones(sq, skv, dtype=torch.bool).triu(1), float("-inf"))
+        naive = scores.softmax(-1) @ vr
+        for mode in ("enable_gqa", "repeat"):
+            torch.testing.assert_close(e2e.attend(q, k, v, causal, mode), naive, rtol=1e-5, atol=1e-5)
+
+
+def test_shapes_match_the_model_catalog(e2e: ModuleType) -> None:
+    from disagg_pipelines.catalog import load_model
+    from disagg_pipelines.domain.precision import Precision
+
+    for name, hf_id in (("llama-3.1-8b", "meta-llama/Llama-3.1-8B"), ("qwen3-8b", "Qwen/Qwen3-8B")):
+        spec, shape = load_model(hf_id), e2e.CONFIGS[name]
+        assert (shape.num_layers, shape.hidden_size, shape.num_heads, shape.num_kv_heads, shape.head_dim,
+                shape.intermediate_size, shape.vocab_size, shape.qk_norm) == (
+            spec.num_layers, spec.hidden_size, spec.num_attention_heads, spec.num_kv_heads, spec.head_dim,
+            spec.intermediate_size, spec.vocab_size, spec.qk_norm)
+        assert shape.total_params == spec.total_params
+        assert shape.kv_bytes_per_token(2) == spec.kv_bytes_per_token(Precision())
+
+
+def test_percentile_interpolates(e2e: ModuleType) -> None:
+    assert e2e.percentile([4.0, 1.0, 3.0, 2.0], 50) == 2.5
+    assert e2e.percentile([1.0, 2.0, 3.0, 4.0, 5.0], 10) == pytest.approx(1.4)
+    assert e2e.percentile([7.0], 90) == 7.0
+
+
+def test_unknown_config_is_one_line_and_exit_2(e2e: ModuleType, capsys: pytest.CaptureFixture[str]) -> None:
+    assert e2e.main(["--device", "cpu", "--configs", "llama-9b"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "llama-9b" in err and "llama-3.1-8b" in err
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a CUDA device")
+def test_cuda_without_a_device_is_one_line_and_exit_2(e2e: ModuleType, capsys: pytest.CaptureFixture[str]) -> None:
+    assert e2e.main(["--device", "cuda"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "--device cpu" in err
