@@ -31,7 +31,7 @@ from disagg_pipelines import kv_transfer
 from disagg_pipelines import profile as profile_step
 from disagg_pipelines.domain.engine import EngineSpec
 from disagg_pipelines.domain.errors import InsufficientMemory, InvalidInput
-from disagg_pipelines.domain.estimate import Estimate
+from disagg_pipelines.domain.estimate import Estimate, EstimateCase
 from disagg_pipelines.domain.plan import RolePlan
 from disagg_pipelines.domain.profile import Profile
 from disagg_pipelines.domain.workload import Workload
@@ -376,3 +376,21 @@ def _to_estimate(mode: str, pt: Point | None, saturated: bool, servers: int, gpu
         total_gpus=gpus, decode_batch=pt.d * inst.pp, max_running=inst.max_running,
         prefill_utilization=pt.util, kv_transfer_ms=kv_ms, queue_ms=pt.mean_wait + pt.extra_wait,
         saturated=saturated, notes=notes)
+
+
+def roles_for_case(case: EstimateCase, engine: EngineSpec) -> tuple[RolePlan, ...]:
+    """The role plans an EstimateCase describes (flags left out take the engine's defaults)."""
+    tokens = case.max_num_batched_tokens or engine.default_max_num_batched_tokens
+    batch = case.decode_batch or engine.default_max_batch
+    if case.mode == "agg":
+        return (_role("aggregated", case.gpu, case.tp, case.pp, case.ep, case.replicas, batch, tokens),)
+    ptp = case.prefill_tp or case.tp
+    dtp = case.decode_tp or case.tp
+    return (_role("prefill", case.gpu, ptp, case.pp, min(case.ep, ptp), case.prefill_workers or 1, engine.default_max_batch,
+                  tokens),
+            _role("decode", case.gpu, dtp, case.pp, min(case.ep, dtp), case.decode_workers or 1, batch, tokens))
+
+
+def _role(role: str, gpu: str, tp: int, pp: int, ep: int, replicas: int, batch: int, tokens: int) -> RolePlan:
+    return RolePlan(role=role, gpu=gpu, tp=tp, pp=pp, ep=ep, replicas=replicas, gpus_per_replica=tp * pp,
+                    max_batch=batch, max_num_batched_tokens=tokens)

@@ -195,9 +195,12 @@ def test_agrees_with_the_analytic_estimate_at_low_load() -> None:
     estimate_mod = pytest.importorskip("disagg_pipelines.estimate")
     prof = _profile()
     for roles, profs in ((_agg(), {"aggregated": prof}), (_disagg(), {"prefill": prof, "decode": prof})):
-        wl = _wl(1500, 200, concurrency=2)
-        est = estimate_mod.estimate(roles, profs, ENGINE, wl)
-        sim = simulate(roles, profs, ENGINE, wl, SLO, requests=400, seed=0)
-        # the estimate is a steady-state (fluid) model; at low load both should agree within 15 %
-        assert sim.ttft_ms.mean == pytest.approx(est.ttft_ms, rel=0.15)
-        assert sim.itl_ms.mean == pytest.approx(est.tpot_ms, rel=0.15)
+        for rate in (2.0, 8.0):
+            # open loop, fixed lengths (a closed loop of identical requests runs in lockstep, which the
+            # steady-state estimate does not model); measured agreement is within 2 %, asserted within 10 %
+            wl = _wl(1500, 200, request_rate_per_s=rate)
+            est = estimate_mod.estimate(roles, profs, ENGINE, wl)
+            sim = simulate(roles, profs, ENGINE, wl, SLO, requests=600, seed=0)
+            assert sim.ttft_ms.mean == pytest.approx(est.ttft_ms, rel=0.10)
+            assert sim.itl_ms.mean == pytest.approx(est.tpot_ms, rel=0.10)
+            assert sim.tokens_per_s_per_gpu == pytest.approx(est.tokens_per_s_per_gpu, rel=0.10)
