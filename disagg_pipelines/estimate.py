@@ -282,7 +282,7 @@ def solve_open(point_at, d_max: float, rate_per_ms: float) -> tuple[Point | None
     pt = point_at(d)
     if pt is None:
         return None, True
-    return pt, False
+    return pt, pt.x < rate_per_ms * 0.999
 
 
 # ---- the step --------------------------------------------------------------------------------------------------

@@ -52,7 +52,10 @@ def plan(model: ModelSpec, gpu: GpuSpec, precision: Precision, engine: EngineSpe
     agg, dec, pre = _rate_shapes(cache, model, gpu, prefill_gpu or gpu, engine, shape_wl, slo, gpus, mode)
     layouts = _layouts(agg, dec, pre, engine, shape_wl, slo, gpus, rate_per_s)
     if not layouts:
-        raise NoFeasiblePlan(_infeasible_message(agg, dec, pre, slo, gpus, rate_per_s))
+        wider = None
+        if gpus is not None:                 # would larger instances than the budget allows meet the SLO?
+            wider = _rate_shapes(cache, model, gpu, prefill_gpu or gpu, engine, shape_wl, slo, None, mode)
+        raise NoFeasiblePlan(_infeasible_message(agg, dec, pre, slo, gpus, wider))
     scored = [_score(lay, engine, shape_wl, slo, gpus, rate_per_s) for lay in layouts]
     scored.sort(key=lambda c: _rank_key(c, gpus is not None))
     chosen, sim_lines = _simulator_check(scored, engine, shape_wl, slo, simulator, sim_requests, seed)
@@ -343,7 +346,7 @@ def _assumptions(engine: EngineSpec, wl: Workload, slo: Slo, budget: int | None,
         "sizing": f"maximise goodput within {budget} GPUs" if budget is not None else
                   f"fewest GPUs for {rate:g} req/s",
         "profile": "roofline profile per instance shape (disagg_pipelines.profile)",
-        "simulator_check": "done" if sim_lines else "skipped (no simulator available)",
+        "simulator_check": "done" if sim_lines else "skipped (no simulator passed in)",
     }
     if cache.memory_errors:
         out["memory"] = f"{len(cache.memory_errors)} shape(s) skipped: weights plus minimal KV do not fit"
@@ -351,7 +354,7 @@ def _assumptions(engine: EngineSpec, wl: Workload, slo: Slo, budget: int | None,
 
 
 def _infeasible_message(agg: list[search.Rated], dec: list[search.Rated], pre: list[search.Rated], slo: Slo,
-                        budget: int | None, rate: float | None) -> str:
+                        budget: int | None, wider: tuple[list, list, list] | None) -> str:
     q = f"p{slo.percentile:g}"
     ttft_pool = agg + pre
     best_t = min(ttft_pool, key=lambda r: r.best_ttft_ms, default=None)
@@ -362,14 +365,14 @@ def _infeasible_message(agg: list[search.Rated], dec: list[search.Rated], pre: l
                      f"(target {slo.ttft_ms:,.0f} ms)")
     if best_i is not None:
         parts.append(f"best ITL {best_i.best_itl_ms:.1f} ms with {best_i.shape.label} (target {slo.itl_ms:g} ms)")
-    feasible = [r for r in agg if r.rate_per_ms > 0] + [r for r in dec if r.rate_per_ms > 0]
-    if budget is not None and feasible:
-        need = min(r.shape.gpus for r in feasible)
-        if any(r.rate_per_ms > 0 for r in agg):
-            hint = f"raise --gpus above {budget} (one SLO-meeting instance needs {need})"
-        else:
-            need += min((r.shape.gpus for r in pre), default=1)
-            hint = f"raise --gpus above {budget} (a prefill + a decode instance need {need})"
+    w_agg, w_dec, w_pre = wider or (agg, dec, pre)
+    agg_ok = [r.shape.gpus for r in w_agg if r.rate_per_ms > 0]
+    dec_ok = [r.shape.gpus for r in w_dec if r.rate_per_ms > 0]
+    pre_ok = [r.shape.gpus for r in w_pre if r.best_ttft_ms < slo.ttft_ms]
+    sizes = agg_ok + ([min(dec_ok) + min(pre_ok)] if dec_ok and pre_ok else [])
+    if budget is not None and sizes:
+        hint = f"raise --gpus above {budget} (the smallest layout that meets the SLO needs {min(sizes)} GPUs) " \
+            f"or relax the targets"
     else:
         slow = best_t is None or best_t.best_ttft_ms > slo.ttft_ms
         hint = "relax --ttft-ms" if slow else "relax --itl-ms"

@@ -110,7 +110,7 @@ class Engine:
         self.load = 0                                         # requests assigned and not yet gone
         self.sched: list[int] = []                            # prefilling sequences with a chunk in this step
         self.new_dec: list[int] = []                          # sequences admitted as decoders in this step
-        self.seg_t0 = self.seg_c = 0.0
+        self.seg_t0 = self.seg_c = self.seg_ms = 0.0
         self.seg_k = self.seg_n = self.seg_a = 0
         self.dec_c: dict[int, float] = {}                       # decoders -> per-step cost besides attention
         self.steps_run = 0
@@ -127,7 +127,8 @@ class Engine:
         self.load += 1
         if not self.busy:
             self.start(t)
-        elif self.seg_k > 1 and len(self.prefilling) + self.n_dec < self.max_batch and self.n_dec < self.budget:
+        elif self.seg_k > 1 and len(self.prefilling) + self.n_dec < self.max_batch and \
+                (self.n_dec < self.budget or not self.mixed):          # it could join the next step
             self._cut(t)
 
     def _seg_ms(self, j: int) -> float:
@@ -136,9 +137,9 @@ class Engine:
     def _cut(self, t: float) -> None:
         """End the running decode-only segment at the first step boundary after ``t``."""
         elapsed, k, n = t - self.seg_t0, self.seg_k, self.seg_n
-        longest = self.seg_c + self.att.at(self.seg_a + k * n)
-        shortest = self.seg_c + self.att.at(self.seg_a + n)
-        lo, hi = int(elapsed / longest), min(k, int(elapsed / shortest) + 1)
+        # steps only lengthen as KV grows: the first j steps take at most j x the mean step, at least j x the first
+        lo = min(k, int(elapsed * k / self.seg_ms))
+        hi = min(k, int(elapsed / (self.seg_c + self.att.at(self.seg_a + n))) + 1)
         while lo < hi:                                        # largest j with seg_ms(j) <= elapsed
             mid = (lo + hi + 1) // 2
             if self._seg_ms(mid) <= elapsed:
@@ -148,8 +149,9 @@ class Engine:
         cut = lo + 1
         if cut < k:
             self.seg_k = cut
+            self.seg_ms = self._seg_ms(cut)
             self.version += 1
-            self.sim.push_step(self.seg_t0 + self._seg_ms(cut), self)
+            self.sim.push_step(self.seg_t0 + self.seg_ms, self)
 
     # ---- one step ----------------------------------------------------------------------------------------
     def start(self, t: float) -> None:
@@ -258,7 +260,8 @@ class Engine:
             self.seg_c = c
             self.steps_run += k
             self.batch_sum += n * k
-            self.sim.push_step(t + self._seg_ms(k), self)
+            self.seg_ms = self._seg_ms(k)
+            self.sim.push_step(t + self.seg_ms, self)
             if new_dec:                                            # no cut comes before the first step's end
                 first = t + self._seg_ms(1)
                 for r in new_dec:

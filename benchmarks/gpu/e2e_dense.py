@@ -308,10 +308,10 @@ def time_ms(fn: Callable[[], Any], device: torch.device, warmup: int, iters: int
     return times
 
 
-def capture_graph(step: Callable[[], torch.Tensor], warmup: int) -> tuple[Any, torch.Tensor]:
+def capture_graph(step: Callable[[], torch.Tensor], warmup: int, side: Any) -> tuple[Any, torch.Tensor]:
     """Capture ``step`` (static inputs, fixed shapes) into a CUDA graph; returns the graph and its output tensor.
-    Warm-up runs on a side stream first, so lazy initialisation (cuBLAS handles, kernel selection) is not captured."""
-    side = torch.cuda.Stream()
+    Warm-up runs on the side stream first, so lazy initialisation (cuBLAS handles, kernel selection) is not
+    captured. Pass the same side stream every time: cuBLAS keeps a workspace per stream."""
     side.wait_stream(torch.cuda.current_stream())
     with torch.cuda.stream(side):
         for _ in range(max(warmup, 1)):
@@ -408,6 +408,7 @@ class Runner:
         self.args, self.device, self.dtype, self.sweep, self.out, self.doc = args, device, dtype, sweep, out, doc
         self.t0 = time.monotonic()
         self.deadline = self.t0 + args.time_budget_s
+        self.side_stream: Any = None              # one warm-up stream for every graph capture
 
     def write(self) -> None:
         self.doc["wall_s"] = round(time.monotonic() - self.t0, 2)
@@ -449,6 +450,7 @@ class Runner:
                     kv_bytes_per_token=shape.kv_bytes_per_token(dtype_bytes))
         if cuda:
             torch.cuda.synchronize()
+            torch.cuda.reset_peak_memory_stats(dev)
             info["memory_after_weights_bytes"] = torch.cuda.memory_allocated(dev)
         self.write()
         print(f"{shape.name}: {info['weight_params'] / 1e9:.3g} B params, sdpa backend {attn['sdpa_backend']}, "
@@ -468,6 +470,8 @@ class Runner:
             self.run_decode(shape, model, info, dtype_bytes, gen)
         del model
         if cuda:
+            info["peak_memory_allocated_bytes"] = torch.cuda.max_memory_allocated(dev)
+            self.write()
             torch.cuda.synchronize()
             torch.cuda.empty_cache()
 
@@ -517,7 +521,9 @@ class Runner:
 
         if not graph:
             return time_ms(step, dev, sweep.decode_warmup, sweep.decode_replays)
-        cuda_graph, graph_out = capture_graph(step, sweep.decode_warmup)
+        if self.side_stream is None:
+            self.side_stream = torch.cuda.Stream()
+        cuda_graph, graph_out = capture_graph(step, sweep.decode_warmup, self.side_stream)
         try:
             times = time_ms(cuda_graph.replay, dev, sweep.decode_warmup, sweep.decode_replays)
             eager_out = step()            # same inputs, same cache write: the replayed graph must give the same logits

@@ -204,3 +204,41 @@ def test_agrees_with_the_analytic_estimate_at_low_load() -> None:
             assert sim.ttft_ms.mean == pytest.approx(est.ttft_ms, rel=0.10)
             assert sim.itl_ms.mean == pytest.approx(est.tpot_ms, rel=0.10)
             assert sim.tokens_per_s_per_gpu == pytest.approx(est.tokens_per_s_per_gpu, rel=0.10)
+
+
+def _write_plan(path) -> None:
+    from disagg_pipelines.domain.plan import Plan, Predicted
+
+    pred = Predicted(ttft_ms=100, itl_ms=10, ttft_mean_ms=80, itl_mean_ms=9, tokens_per_s_per_gpu=1000,
+                     tokens_per_s_per_user=100, request_rate_per_s=5, concurrency=4, slo_attainment=0.95)
+    plan = Plan(model=catalog.load_model("meta-llama/Llama-3.1-8B"), gpu=catalog.load_gpu("h100-sxm"),
+                precision=Precision(), engine="vllm", workload=_wl(1000, 64), slo=SLO, mode="disagg",
+                roles=_disagg(), predicted=pred)
+    path.write_text(plan.model_dump_json())
+
+
+def test_cli_simulates_a_plan_file_as_json(tmp_path, capsys) -> None:
+    from disagg_pipelines.cli import main
+
+    _write_plan(tmp_path / "plan.json")
+    try:
+        main(["simulate", "--plan", str(tmp_path / "plan.json"), "--requests", "200", "--concurrency", "4",
+              "--json"])
+    except SystemExit as done:                    # click's standalone mode exits 0 on success
+        assert done.code in (0, None)
+    out = json.loads(capsys.readouterr().out)
+    assert (out["mode"], out["arrival"], out["requests"], out["output_tokens"]) == ("disagg", "closed", 200, 12800)
+
+
+@pytest.mark.parametrize("content", [None, "{not json", '{"mode": "agg"}'])
+def test_cli_rejects_an_unreadable_plan_in_one_line(tmp_path, capsys, content) -> None:
+    from disagg_pipelines.cli import main
+
+    path = tmp_path / "plan.json"
+    if content is not None:
+        path.write_text(content)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["simulate", "--plan", str(path)])
+    err = capsys.readouterr().err.strip()
+    assert exit_info.value.code == 2
+    assert err.startswith("error:") and "\n" not in err and str(path) in err
