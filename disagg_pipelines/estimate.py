@@ -38,6 +38,7 @@ from disagg_pipelines.domain.workload import Workload
 
 _Z = {50: 0.0, 90: 1.2816, 99: 2.3263}
 _BISECT_STEPS = 40
+_GRID = 32
 INF = float("inf")
 
 
@@ -214,8 +215,13 @@ class PrefillPool:
         chunks = math.ceil(isl / budget) if inst.engine.chunked_prefill else 1
         self.service = chunks * inst.prefill_step(isl / chunks)
         pack = max(1, int(budget // isl))
-        self.capacity_per_ms = pack / inst.prefill_step(pack * isl) if pack > 1 else 1 / self.service
+        self.pack_service = inst.prefill_step(pack * isl) if pack > 1 else self.service
+        self.capacity_per_ms = pack / self.pack_service
         self.mu_total = self.capacity_per_ms * servers
+
+    def latency(self, util: float) -> float:
+        """Prefill time of one prompt: alone when the pool is idle, packed with others as it fills up."""
+        return self.service + (self.pack_service - self.service) * min(1.0, util)
 
     def wait(self, x: float) -> tuple[float, float, float]:
         """(probability of waiting, mean wait ms, utilisation) at ``x`` requests/ms; utilisation >= 1: saturated."""
@@ -236,7 +242,7 @@ def disagg_point(pre: PrefillPool, dec: Instance, decode_servers: int, d: float,
     if util >= 1:
         return None
     e = dec.engine
-    base = pre.service + kv_ms + e.disagg_handoff_ms + 1.5 * s_d + e.request_overhead_ms
+    base = pre.latency(util) + kv_ms + e.disagg_handoff_ms + 1.5 * s_d + e.request_overhead_ms
     slope = dec.decode_step(d + 1) - s_d
     tpot_sd = 0.5 * slope * math.sqrt(max(d, 0.0)) / math.sqrt(dec.decodes)
     return Point(d, s_d, x, base, pw, mean_wait, util, tpot_sd, s_d + slope * math.sqrt(max(d, 0.0)), kv_ms)
@@ -264,7 +270,7 @@ def solve_closed(point_at, d_max: float, clients: float, servers: int) -> tuple[
     if top is not None and in_flight(top) <= clients:
         # every admitted slot busy: the rest queue outside the engine
         top.extra_wait = max(0.0, (clients - in_flight(top)) / top.x) if top.x > 0 else 0.0
-        return top, clients > in_flight(top) * 1.05
+        return top, False
     d = _bisect(lambda v: in_flight(point_at(v)) >= clients, 0.0, d_max)
     pt = point_at(d)
     while pt is None and d > 0:                          # guard the edge of the stable region
@@ -275,13 +281,21 @@ def solve_closed(point_at, d_max: float, clients: float, servers: int) -> tuple[
 
 def solve_open(point_at, d_max: float, rate_per_ms: float) -> tuple[Point | None, bool]:
     """The state that carries ``rate_per_ms`` (total); (highest sustainable state, True) if it cannot."""
-    top = point_at(d_max)
-    if top is not None and top.x < rate_per_ms:
-        return top, True
-    d = _bisect(lambda v: (pt := point_at(v)) is None or pt.x >= rate_per_ms, 0.0, d_max)
+    # throughput is not monotone in the batch (eager steps past the CUDA-graph sizes): find the first crossing
+    grid = [d_max * i / _GRID for i in range(_GRID + 1)]
+    best: Point | None = None
+    lo = 0.0
+    for d in grid[1:]:
+        pt = point_at(d)
+        if pt is None or pt.x >= rate_per_ms:
+            break
+        best, lo = pt, d
+    else:
+        return best, True
+    d = _bisect(lambda v: (q := point_at(v)) is None or q.x >= rate_per_ms, lo, d)
     pt = point_at(d)
     if pt is None:
-        return None, True
+        return best, True
     return pt, pt.x < rate_per_ms * 0.999
 
 
@@ -366,7 +380,8 @@ def _to_estimate(mode: str, pt: Point | None, saturated: bool, servers: int, gpu
                  f"queues grow without bound",)
     else:
         ttft = (pt.ttft_mean, pt.ttft_q(0.5, base_cv), pt.ttft_q(0.9, base_cv), pt.ttft_q(0.99, base_cv))
-        notes = ()
+        notes = (f"clients beyond the {inst.max_running} requests an instance admits (max_batch and KV capacity) "
+                 f"wait {pt.extra_wait:,.0f} ms before reaching an engine",) if pt.extra_wait > 1e-6 else ()
     concurrency = wl.concurrency if wl.concurrency is not None else rate / 1000 * (ttft[0] + inst.decodes * pt.itl)
     return Estimate(
         mode=mode, ttft_ms=ttft[0], ttft_p50_ms=ttft[1], ttft_p90_ms=ttft[2], ttft_p99_ms=ttft[3],

@@ -25,7 +25,9 @@ from disagg_pipelines.domain.workload import Slo, Workload
 
 _TOP_SIMULATED = 3
 _ALTERNATIVES = 5
-_SIM_SLACK = 0.03          # sampling slack on SLO attainment for a few hundred simulated requests
+_SIM_SLACK = 0.03          # sampling slack on SLO attainment for a few thousand simulated requests
+_SIM_IN_FLIGHT = 600       # larger layouts are simulated as a same-ratio slice with about this many requests in flight
+_SIM_MAX_REQUESTS = 3000   # ~4x the requests in flight reach steady state; capped to keep plan() under a second
 
 
 def plan(model: ModelSpec, gpu: GpuSpec, precision: Precision, engine: EngineSpec, workload: Workload, slo: Slo, *,
@@ -228,11 +230,19 @@ def _simulator_check(scored: list[tuple[search.Layout, Candidate, Estimate]], en
     lines = []
     need = slo.percentile / 100 - _SIM_SLACK
     for lay, cand, e in [s for s in scored if s[1].meets_slo][:_TOP_SIMULATED]:
-        load = wl.model_copy(update={"request_rate_per_s": cand.predicted.request_rate_per_s})
+        roles, frac = _scaled_roles(lay.roles, cand.predicted.concurrency)
+        rate = cand.predicted.request_rate_per_s * frac
+        if frac < 1 and lay.mode == "disagg":       # a smaller prefill pool pools less: load it to its own limit
+            counts = {r.role: r.replicas for r in roles}
+            rate = 0.995 * 1000 * search.served_rate(*lay.shapes, counts["prefill"], counts["decode"], slo, wl)
+            frac = rate / cand.predicted.request_rate_per_s
+        load = wl.model_copy(update={"request_rate_per_s": rate})
+        n = int(min(_SIM_MAX_REQUESTS, max(requests, 4 * cand.predicted.concurrency * frac)))
         profiles = {r.role: s.profile for r, s in zip(lay.roles, lay.shapes)}
-        res = simulator(lay.roles, profiles, engine, load, slo, requests=requests, seed=seed)
+        res = simulator(roles, profiles, engine, load, slo, requests=n, seed=seed)
         ok = res.slo_attainment >= need
-        lines.append(f"simulator check of {_label(cand)} ({requests} requests, seed {seed}): "
+        part = "" if frac == 1 else f", a {'+'.join(str(r.replicas) for r in roles)}-replica slice at {frac:.1%} of the load"
+        lines.append(f"simulator check of {_label(cand)} ({n} requests{part}, seed {seed}): "
                      f"p{slo.percentile:g} TTFT {res.ttft_at_percentile_ms:,.0f} ms, ITL {res.itl_at_percentile_ms:.1f} ms, "
                      f"SLO attainment {res.slo_attainment:.0%} -> {'accepted' if ok else 'rejected'}")
         if ok:
@@ -242,6 +252,16 @@ def _simulator_check(scored: list[tuple[search.Layout, Candidate, Estimate]], en
     if lines:
         lines.append("no simulated candidate reached the SLO attainment; keeping the analytic best")
     return scored[0], lines
+
+
+def _scaled_roles(roles: tuple[RolePlan, ...], in_flight: float) -> tuple[tuple[RolePlan, ...], float]:
+    """A slice of the layout (same shapes, fewer replicas, same ratio) small enough to simulate to steady state."""
+    k = max(1.0, in_flight / _SIM_IN_FLIGHT)
+    if k == 1.0:
+        return roles, 1.0
+    scaled = tuple(r.model_copy(update={"replicas": max(1, round(r.replicas / k))}) for r in roles)
+    frac = min(s.replicas / r.replicas for s, r in zip(scaled, roles))
+    return scaled, frac
 
 
 # ---- explanation -----------------------------------------------------------------------------------------------
@@ -277,8 +297,7 @@ def _explain(chosen: tuple[search.Layout, Candidate, Estimate], scored: list, ag
         lines.append(f"mode {cand.mode}: {mine:,.0f} {metric} vs {theirs:,.0f} for the best {other.mode} "
                      f"layout {_label(other)}")
     if cand.mode == "agg":
-        r = lay.shapes[0]
-        lines.append(f"aggregated instances run {r.d_slo * r.inst.pp:.0f} sequences each: prefill chunks share "
+        lines.append(f"aggregated instances run {e.decode_batch:.0f} sequences each: prefill chunks share "
                      f"steps with decode (prefill busy {e.prefill_utilization:.0%} of the time) and queued prompts "
                      f"wait {e.queue_ms:.0f} ms on average")
     else:

@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 
 from disagg_pipelines import estimate as est
 from disagg_pipelines import kv_transfer
-from disagg_pipelines.domain.engine import EngineSpec
 from disagg_pipelines.domain.errors import InsufficientMemory, InvalidParallelism
 from disagg_pipelines.domain.gpu import GpuSpec
 from disagg_pipelines.domain.model import ModelSpec
@@ -165,9 +164,15 @@ def rate_agg(r: Rated, slo: Slo) -> None:
 
     if r.inst.per_virtual_max <= 0 or not ok(1e-3):
         return
-    r.d_slo = _largest(ok, r.inst.per_virtual_max)
-    pt = est.agg_point(r.inst, r.d_slo)
-    r.rate_per_ms = pt.x * r.inst.pp if pt is not None else 0.0
+    top = _largest(ok, r.inst.per_virtual_max)
+    # throughput can drop past the largest CUDA-graph batch (eager steps): take the best batch up to the SLO one
+    best = None
+    for d in {top, min(top, r.inst.engine.cuda_graph_max_batch)}:
+        pt = est.agg_point(r.inst, d)
+        if pt is not None and (best is None or pt.x > best.x):
+            best = pt
+    if best is not None:
+        r.d_slo, r.rate_per_ms = best.d, best.x * r.inst.pp
 
 
 def rate_decode(r: Rated, slo: Slo) -> None:
@@ -183,7 +188,9 @@ def rate_decode(r: Rated, slo: Slo) -> None:
 
     if inst.per_virtual_max < 1 or tpot(1.0) > slo.itl_ms:
         return
-    r.d_slo = _largest(lambda d: tpot(d) <= slo.itl_ms, inst.per_virtual_max)
+    top = _largest(lambda d: tpot(d) <= slo.itl_ms, inst.per_virtual_max)
+    r.d_slo = max({top, min(top, float(inst.engine.cuda_graph_max_batch))},
+                  key=lambda d: d / inst.decode_step(d))
     r.rate_per_ms = inst.pp * r.d_slo / (inst.decodes * inst.decode_step(r.d_slo))
 
 
@@ -196,14 +203,14 @@ def pool_rate(pre: Rated, servers_per_instance: int, instances: int, base_ms: fl
     """Requests/ms a pool of ``instances`` prefill instances sustains with TTFT at the percentile within target."""
     pool = est.PrefillPool(pre.inst, instances * servers_per_instance)
     q = slo.percentile / 100
-    cv = math.sqrt(pre.inst.isl_cv2)
-    room = slo.ttft_ms - base_ms * (1 + est._Z.get(round(q * 100), 1.2816) * cv)
-    if room < 0:
+    spread = 1 + est._Z.get(round(q * 100), 1.2816) * math.sqrt(pre.inst.isl_cv2)
+    if base_ms * spread > slo.ttft_ms:
         return 0.0
 
     def ok(x: float) -> bool:
         pw, mean, util = pool.wait(x)
-        return util < 1 and est._wait_quantile(pw, mean, q) <= room
+        packed = base_ms + pool.latency(util) - pool.service       # base_ms holds the idle prefill time
+        return util < 1 and packed * spread + est._wait_quantile(pw, mean, q) <= slo.ttft_ms
 
     return _largest(ok, pool.mu_total * 0.999)
 
@@ -285,3 +292,10 @@ def pareto(points: list[tuple[float, float, str, str]]) -> list[tuple[float, flo
         if not front or p[0] > front[-1][0]:
             front.append(p)
     return front
+
+
+def served_rate(pre: Rated, dec: Rated, prefill_replicas: int, decode_replicas: int, slo: Slo,
+                workload: Workload) -> float:
+    """Requests/ms that ``prefill_replicas`` + ``decode_replicas`` instances carry within the SLO."""
+    base = prefill_base_ms(est.PrefillPool(pre.inst, 1), dec, kv_ms_for(pre, dec, workload))
+    return min(pool_rate(pre, pre.inst.pp, prefill_replicas, base, slo), decode_replicas * dec.rate_per_ms)

@@ -68,6 +68,8 @@ class Piecewise:
         """Sum of f(start + i * step) for i = 1..count (start >= 0, step > 0), exact for piecewise-linear f."""
         knots, a, b, last = self.knots, self.a, self.b, self.last
         p = bisect.bisect_left(knots, start + step) - 1
+        if p >= last or start + count * step <= knots[p + 1]:     # all on one piece (the usual case)
+            return a[p] * count + b[p] * (start * count + step * count * (count + 1) / 2)
         total, i = 0.0, 1
         while i <= count:
             end = count if p >= last else min(count, math.floor((knots[p + 1] - start) / step))
@@ -148,6 +150,8 @@ class Engine:
                 hi = mid - 1
         cut = lo + 1
         if cut < k:
+            self.steps_run -= k - cut
+            self.batch_sum -= n * (k - cut)
             self.seg_k = cut
             self.seg_ms = self._seg_ms(cut)
             self.version += 1
@@ -189,7 +193,11 @@ class Engine:
             if budget <= 0 or free <= 0:
                 break
             d = done[r]
-            c = min(target[r] - d, budget, free)
+            c = target[r] - d
+            if c > budget:
+                c = budget
+            if c > free:
+                c = free
             chunks.append((d, c))
             sched.append(r)
             done[r] = d + c
@@ -216,7 +224,9 @@ class Engine:
                 budget -= 1
             else:
                 cached = sim.cached[r] if sim.cached[r] < target[r] else 0
-                c = min(target[r] - cached, budget)
+                c = target[r] - cached
+                if c > budget:
+                    c = budget
                 need = cached + c
                 if need > free:
                     break
@@ -241,7 +251,8 @@ class Engine:
         ms = self.fixed_ms + n * self.attn_per_seq + (self.sample.at(sampled) if self.sample else 0.0)
         return ms + (self.eager_ms if n > self.graph_max else 0.0)
 
-    def _launch(self, t: float, decode: bool, chunks: list[tuple[int, int]], sched: list[int], new_dec: list[int]) -> None:
+    def _launch(self, t: float, decode: bool, chunks: list[tuple[int, int]], sched: list[int],
+                new_dec: list[int]) -> None:
         self.busy = True
         self.sched, self.new_dec = sched, new_dec
         n = self.n_dec if decode else 0                            # includes sequences admitted as decoders
@@ -263,7 +274,7 @@ class Engine:
             self.seg_ms = self._seg_ms(k)
             self.sim.push_step(t + self.seg_ms, self)
             if new_dec:                                            # no cut comes before the first step's end
-                first = t + self._seg_ms(1)
+                first = t + self.seg_c + self.att.at(self.seg_a + n)
                 for r in new_dec:
                     self.first_cb(r, first)
                 self.new_dec = _NONE

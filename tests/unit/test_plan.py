@@ -82,6 +82,13 @@ def test_tight_itl_prefers_disaggregation():
     assert p.mode == "disagg"
 
 
+def test_short_prompts_stay_aggregated():
+    # prefill is a small share of the work: splitting GPUs into pools and moving KV does not pay
+    p = plan(L8, H100, FP8, VLLM, _wl(200, 1000), Slo(ttft_ms=500, itl_ms=30), gpus=8)
+    assert p.mode == "agg"
+    assert any("mode agg" in line for line in p.explanation)
+
+
 def test_simulator_check_rejects_and_falls_back():
     calls = []
 

@@ -242,3 +242,17 @@ def test_cli_rejects_an_unreadable_plan_in_one_line(tmp_path, capsys, content) -
     err = capsys.readouterr().err.strip()
     assert exit_info.value.code == 2
     assert err.startswith("error:") and "\n" not in err and str(path) in err
+
+
+def test_an_arrival_joins_at_the_next_step_boundary_of_a_skipped_decode_run() -> None:
+    prof, isl, osl, sched = _profile(), 1000, 400, ENGINE.scheduler_overhead_ms
+    gap_ms = 1000.0                                     # constant arrivals: the second lands mid-decode of the first
+    res = simulate(_agg(), {"aggregated": prof}, ENGINE, _wl(isl, osl, request_rate_per_s=1.0, arrival="constant"),
+                   SLO, requests=2, seed=0)
+    t, j = prof.prefill_ms(1, isl) + sched, 0
+    while t < gap_ms:                                   # decode steps of the first request, one by one
+        j += 1
+        t += prof.decode_ms(1, isl + j) + sched
+    mixed = prof.step_ms(((0, isl),), decode_seqs=1, decode_kv_tokens=isl + j + 1) + sched
+    ttft_first = prof.prefill_ms(1, isl) + sched
+    assert res.ttft_ms.mean * 2 == pytest.approx(ttft_first + (t + mixed - gap_ms), rel=1e-9)
