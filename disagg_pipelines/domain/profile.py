@@ -63,7 +63,7 @@ class MemoryBudget(Strict):
     weights_gib: float                       # weights resident on each GPU
     activation_reserve_gib: float            # activations, CUDA graphs, allocator slack
     kv_bytes_per_token: float                # KV bytes one token adds on each GPU
-    kv_tokens_capacity: int                  # tokens of KV cache that fit on each GPU (0: weights do not fit)
+    kv_tokens_capacity: int                  # tokens of KV the instance holds: each GPU keeps its shard of every token (0: does not fit)
 
     @property
     def fits(self) -> bool:
