@@ -34,78 +34,18 @@ from pathlib import Path
 from typing import Any, Callable
 
 import torch
-import torch.nn.functional as F
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))     # the model lives beside this script
+from dense_model import (CONFIGS, DecoderShape, DenseDecoder, KvViews, LayerCompiler, attend,  # noqa: E402
+                         kv_views)
+
+__all__ = ["CONFIGS", "DecoderShape", "DenseDecoder", "KvViews", "LayerCompiler", "attend", "kv_views", "main"]
 
 SCHEMA_VERSION = "v1"
 GIB = 1024**3
-
-
-@dataclass(frozen=True)
-class DecoderShape:
-    """The architecture figures the benchmark needs (all projections bias-free, untied lm_head)."""
-
-    name: str
-    num_layers: int
-    hidden_size: int
-    num_heads: int
-    num_kv_heads: int
-    head_dim: int
-    intermediate_size: int
-    vocab_size: int
-    qk_norm: bool
-    rope_theta: float
-    rms_norm_eps: float
-
-    @property
-    def q_size(self) -> int:
-        return self.num_heads * self.head_dim
-
-    @property
-    def kv_size(self) -> int:
-        return self.num_kv_heads * self.head_dim
-
-    @property
-    def linear_params_per_layer(self) -> int:
-        qkv = self.hidden_size * (self.q_size + 2 * self.kv_size)
-        out = self.q_size * self.hidden_size
-        mlp = 3 * self.hidden_size * self.intermediate_size
-        return qkv + out + mlp
-
-    @property
-    def norm_params_per_layer(self) -> int:
-        return 2 * self.hidden_size + (2 * self.head_dim if self.qk_norm else 0)
-
-    @property
-    def decode_params(self) -> int:
-        """Parameters read by one decode step: every layer, the final norm and lm_head (the embedding is a gather)."""
-        per_layer = self.linear_params_per_layer + self.norm_params_per_layer
-        return self.num_layers * per_layer + self.hidden_size + self.vocab_size * self.hidden_size
-
-    @property
-    def total_params(self) -> int:
-        return self.decode_params + self.vocab_size * self.hidden_size
-
-    def kv_bytes_per_token(self, dtype_bytes: int) -> int:
-        return 2 * self.num_layers * self.kv_size * dtype_bytes
-
-    def prefill_flops(self, isl_tokens: int) -> int:
-        """Matmul FLOPs of one batch-1 prefill: linears over all tokens, causal attention (half of S x S),
-        lm_head on the last token."""
-        linear = 2 * isl_tokens * self.num_layers * self.linear_params_per_layer
-        attention = 2 * isl_tokens * isl_tokens * self.num_heads * self.head_dim * self.num_layers
-        return linear + attention + 2 * self.hidden_size * self.vocab_size
-
-
-# Shapes from the published config.json files:
-#   https://huggingface.co/meta-llama/Llama-3.1-8B/blob/main/config.json
-#   https://huggingface.co/Qwen/Qwen3-8B/blob/main/config.json
-# Llama 3.1's "llama3" RoPE frequency scaling is left out: it changes the values, not the cost.
-CONFIGS: dict[str, DecoderShape] = {
-    "llama-3.1-8b": DecoderShape("llama-3.1-8b", 32, 4096, 32, 8, 128, 14336, 128256, False, 500000.0, 1e-5),
-    "qwen3-8b": DecoderShape("qwen3-8b", 36, 4096, 32, 8, 128, 12288, 151936, True, 1000000.0, 1e-6),
-    "tiny": DecoderShape("tiny", 2, 64, 4, 2, 16, 128, 256, False, 10000.0, 1e-5),
-    "tiny-qk": DecoderShape("tiny-qk", 2, 64, 4, 2, 16, 96, 320, True, 10000.0, 1e-6),
-}
+COMPILE_MODE = ("torch.compile default mode, Inductor backend, fullgraph, one compiled function for the work before "
+                "attention and one for the work after it, shared by all layers; batch and sequence dims marked "
+                "dynamic; decode CUDA graphs captured by this script after compiling")
 
 
 @dataclass(frozen=True)
@@ -131,148 +71,6 @@ QUICK_SWEEP = Sweep(
     prefill_isl=(64,), decode_batches=(1, 4), decode_contexts=(32,), eager_batches=(1,),
     prefill_warmup=1, prefill_iters=1, decode_warmup=1, decode_replays=1,
 )
-
-
-# ----------------------------------------------------------------------------------------------------- the model
-
-def rms_norm(x: torch.Tensor, weight: torch.Tensor, eps: float) -> torch.Tensor:
-    if hasattr(F, "rms_norm"):
-        return F.rms_norm(x, (x.shape[-1],), weight, eps)
-    xf = x.float()
-    return (xf * torch.rsqrt(xf.pow(2).mean(-1, keepdim=True) + eps)).to(x.dtype) * weight
-
-
-def apply_rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
-    """x: [B, heads, S, D]; cos/sin: [B, 1, S, D] (rotate-half convention)."""
-    half = x.shape[-1] // 2
-    rotated = torch.cat((-x[..., half:], x[..., :half]), dim=-1)
-    return x * cos + rotated * sin
-
-
-def attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, causal: bool, gqa_mode: str) -> torch.Tensor:
-    """q: [B, H, Sq, D]; k, v: [B, Hkv, Skv, D]. GQA through SDPA's enable_gqa, or by repeating each KV head for
-    its query group (a copy, inside the graph) where enable_gqa is missing or refused by the backend."""
-    heads, kv_heads = q.shape[1], k.shape[1]
-    if heads != kv_heads and gqa_mode == "enable_gqa":
-        return F.scaled_dot_product_attention(q, k, v, is_causal=causal, enable_gqa=True)
-    if heads != kv_heads:
-        b, _, length, d = k.shape
-        group = heads // kv_heads
-        k = k[:, :, None].expand(b, kv_heads, group, length, d).reshape(b, heads, length, d)
-        v = v[:, :, None].expand(b, kv_heads, group, length, d).reshape(b, heads, length, d)
-    return F.scaled_dot_product_attention(q, k, v, is_causal=causal)
-
-
-@dataclass
-class KvViews:
-    """Per-layer K and V views of shape [B, kv_heads, L, head_dim] into preallocated storage."""
-
-    k: list[torch.Tensor]
-    v: list[torch.Tensor]
-
-
-@dataclass
-class Layer:
-    attn_norm: torch.Tensor
-    w_qkv: torch.Tensor        # [q + 2 kv, hidden]  (fused)
-    q_norm: torch.Tensor | None
-    k_norm: torch.Tensor | None
-    w_o: torch.Tensor          # [hidden, q]
-    mlp_norm: torch.Tensor
-    w_gate_up: torch.Tensor    # [2 inter, hidden]  (fused)
-    w_down: torch.Tensor       # [hidden, inter]
-
-
-class DenseDecoder:
-    """A Llama/Qwen3-style decoder over plain tensors (no nn.Module: nothing but the forward is needed)."""
-
-    def __init__(self, shape: DecoderShape, device: torch.device, dtype: torch.dtype, gqa_mode: str,
-                 max_positions: int, seed: int = 0) -> None:
-        if gqa_mode not in ("enable_gqa", "repeat"):
-            raise ValueError(f"gqa_mode={gqa_mode!r}; pick 'enable_gqa' or 'repeat'")
-        self.shape, self.gqa_mode, self.dtype = shape, gqa_mode, dtype
-        gen = torch.Generator(device=device)
-        gen.manual_seed(seed)
-
-        def weight(rows: int, cols: int) -> torch.Tensor:
-            return torch.empty(rows, cols, device=device, dtype=dtype).normal_(0.0, cols**-0.5, generator=gen)
-
-        def ones(n: int) -> torch.Tensor:
-            return torch.ones(n, device=device, dtype=dtype)
-
-        s = shape
-        self.embed = torch.empty(s.vocab_size, s.hidden_size, device=device, dtype=dtype).normal_(generator=gen)
-        self.layers = [
-            Layer(attn_norm=ones(s.hidden_size),
-                  w_qkv=weight(s.q_size + 2 * s.kv_size, s.hidden_size),
-                  q_norm=ones(s.head_dim) if s.qk_norm else None,
-                  k_norm=ones(s.head_dim) if s.qk_norm else None,
-                  w_o=weight(s.hidden_size, s.q_size),
-                  mlp_norm=ones(s.hidden_size),
-                  w_gate_up=weight(2 * s.intermediate_size, s.hidden_size),
-                  w_down=weight(s.hidden_size, s.intermediate_size))
-            for _ in range(s.num_layers)]
-        self.final_norm = ones(s.hidden_size)
-        self.lm_head = weight(s.vocab_size, s.hidden_size)
-        inv_freq = 1.0 / (s.rope_theta ** (torch.arange(0, s.head_dim, 2, device=device, dtype=torch.float32)
-                                           / s.head_dim))
-        angles = torch.outer(torch.arange(max_positions, device=device, dtype=torch.float32), inv_freq)
-        angles = torch.cat((angles, angles), dim=-1)                   # [max_positions, D]
-        self.cos_table, self.sin_table = angles.cos().to(dtype), angles.sin().to(dtype)
-
-    def param_count(self) -> int:
-        tensors = [self.embed, self.final_norm, self.lm_head]
-        for layer in self.layers:
-            tensors += [t for t in dataclasses.astuple(layer) if t is not None]
-        return sum(t.numel() for t in tensors)
-
-    def forward(self, ids: torch.Tensor, positions: torch.Tensor, cache: KvViews | None = None,
-                write_pos: int = 0) -> torch.Tensor:
-        """ids, positions: [B, S] int64. Returns logits [B, vocab] of the last token of each sequence.
-
-        cache=None: self-attention over the S tokens (causal when S > 1), nothing stored.
-        cache given: K/V of the S tokens are written at [write_pos, write_pos + S) and the queries attend to
-        [0, write_pos + S). S > 1 with a cache needs write_pos == 0 (a fresh prefill).
-        """
-        s = self.shape
-        b, seq = ids.shape
-        if cache is not None and seq > 1 and write_pos != 0:
-            raise ValueError(f"multi-token forward with a cache needs write_pos=0, got {write_pos}")
-        x = F.embedding(ids, self.embed)                               # [B, S, hidden]
-        cos = F.embedding(positions, self.cos_table).unsqueeze(1)      # [B, 1, S, D]
-        sin = F.embedding(positions, self.sin_table).unsqueeze(1)
-        for i, layer in enumerate(self.layers):
-            h = rms_norm(x, layer.attn_norm, s.rms_norm_eps)
-            q, k, v = F.linear(h, layer.w_qkv).split([s.q_size, s.kv_size, s.kv_size], dim=-1)
-            q = q.view(b, seq, s.num_heads, s.head_dim)
-            k = k.view(b, seq, s.num_kv_heads, s.head_dim)
-            v = v.view(b, seq, s.num_kv_heads, s.head_dim)
-            if layer.q_norm is not None and layer.k_norm is not None:
-                q = rms_norm(q, layer.q_norm, s.rms_norm_eps)
-                k = rms_norm(k, layer.k_norm, s.rms_norm_eps)
-            q = apply_rope(q.transpose(1, 2), cos, sin)                # [B, H, S, D]
-            k = apply_rope(k.transpose(1, 2), cos, sin)                # [B, Hkv, S, D]
-            v = v.transpose(1, 2)
-            if cache is not None:
-                k_cache, v_cache = cache.k[i], cache.v[i]
-                k_cache[:, :, write_pos:write_pos + seq].copy_(k)
-                v_cache[:, :, write_pos:write_pos + seq].copy_(v)
-                k, v = k_cache[:, :, :write_pos + seq], v_cache[:, :, :write_pos + seq]
-            o = attend(q, k, v, seq > 1, self.gqa_mode)
-            x = x + F.linear(o.transpose(1, 2).reshape(b, seq, s.q_size), layer.w_o)
-            h = rms_norm(x, layer.mlp_norm, s.rms_norm_eps)
-            gate, up = F.linear(h, layer.w_gate_up).chunk(2, dim=-1)
-            x = x + F.linear(F.silu(gate) * up, layer.w_down)
-        last = rms_norm(x[:, -1], self.final_norm, s.rms_norm_eps)     # [B, hidden]: lm_head on last tokens only
-        return F.linear(last, self.lm_head)
-
-
-def kv_views(k_store: list[torch.Tensor], v_store: list[torch.Tensor], shape: DecoderShape, batch: int,
-             length: int) -> KvViews:
-    """Contiguous [batch, kv_heads, length, head_dim] views over the front of flat per-layer buffers."""
-    n = batch * shape.num_kv_heads * length * shape.head_dim
-    dims = (batch, shape.num_kv_heads, length, shape.head_dim)
-    return KvViews([t[:n].view(dims) for t in k_store], [t[:n].view(dims) for t in v_store])
 
 
 # ----------------------------------------------------------------------------------------------------- timing
@@ -388,11 +186,19 @@ def decode_plan(shape: DecoderShape, sweep: Sweep, budget_bytes: int, dtype_byte
     return plan
 
 
-def new_point(config: str, phase: str, batch: int, isl: int | None, context: int | None, graph: bool) -> dict[str, Any]:
+def new_point(config: str, phase: str, batch: int, isl: int | None, context: int | None, graph: bool,
+              compiled: bool = False) -> dict[str, Any]:
     return {"config": config, "phase": phase, "batch": batch, "isl_tokens": isl, "context_tokens": context,
-            "graph": graph, "ms_median": None, "ms_p10": None, "ms_p90": None, "iterations": 0,
-            "skipped_reason": None, "error": None, "note": None,
-            "graph_vs_eager_max_abs_diff": None}
+            "graph": graph, "compiled": compiled, "ms_median": None, "ms_p10": None, "ms_p90": None,
+            "iterations": 0, "skipped_reason": None, "error": None, "note": None,
+            "graph_vs_eager_max_abs_diff": None, "compiles": 0, "compile_s": 0.0,
+            "compiled_vs_eager_max_abs_diff": None, "eager_logits_max_abs": None}
+
+
+def compare_to_eager(point: dict[str, Any], out: torch.Tensor, reference: torch.Tensor) -> None:
+    """Largest |compiled - eager| logit, and the largest |eager| logit for scale."""
+    point["compiled_vs_eager_max_abs_diff"] = (out.float() - reference.float()).abs().max().item()
+    point["eager_logits_max_abs"] = reference.float().abs().max().item()
 
 
 def fill_timing(point: dict[str, Any], times: list[float]) -> None:
@@ -409,6 +215,7 @@ class Runner:
         self.t0 = time.monotonic()
         self.deadline = self.t0 + args.time_budget_s
         self.side_stream: Any = None              # one warm-up stream for every graph capture
+        self.compiler = LayerCompiler() if args.compile else None
 
     def write(self) -> None:
         self.doc["wall_s"] = round(time.monotonic() - self.t0, 2)
@@ -420,6 +227,8 @@ class Runner:
         if time.monotonic() > self.deadline:
             point["skipped_reason"] = f"time budget of {self.args.time_budget_s:.0f} s used up (--time-budget-s)"
         elif point["skipped_reason"] is None:
+            graphs = self.compiler.total_graphs() if self.compiler else 0
+            compile_s = self.compiler.total_first_call_s() if self.compiler else 0.0
             try:
                 fill_timing(point, fn())
             except Exception as exc:  # noqa: BLE001 - one failed point must not lose the rest of a one-shot run
@@ -428,14 +237,19 @@ class Runner:
                     with contextlib.suppress(Exception):
                         torch.cuda.synchronize()
                         torch.cuda.empty_cache()
+            if self.compiler:                     # what this point compiled (its first calls of new shapes)
+                point["compiles"] = self.compiler.total_graphs() - graphs
+                point["compile_s"] = round(self.compiler.total_first_call_s() - compile_s, 3)
+                self.doc["configs"][point["config"]]["compile"] = self.compiler.summary()
         self.doc["points"].append(point)
         self.write()
         what = f"isl={point['isl_tokens']}" if point["phase"] == "prefill" else f"ctx={point['context_tokens']}"
-        mode = "graph" if point["graph"] else "eager"
+        mode = ("graph" if point["graph"] else "eager") + ("+compiled" if point["compiled"] else "")
         result = (f"{point['ms_median']:10.3f} ms" if point["ms_median"] is not None
                   else f"skipped: {point['skipped_reason']}" if point["skipped_reason"] else f"ERROR {point['error']}")
+        built = f" (compiled {point['compiles']} graphs in {point['compile_s']:.1f} s)" if point["compiles"] else ""
         print(f"[{time.monotonic() - self.t0:6.1f}s] {point['config']:<13} {point['phase']:<7} B={point['batch']:<4}"
-              f"{what:<10} {mode:<5} {result}", flush=True)
+              f"{what:<10} {mode:<5} {result}{built}", flush=True)
 
     def run_config(self, shape: DecoderShape) -> None:
         dev, sweep, cuda = self.device, self.sweep, self.device.type == "cuda"
@@ -445,6 +259,10 @@ class Runner:
         info.update(attn)
         max_positions = max(max(sweep.prefill_isl), max(sweep.decode_contexts) + 1)
         model = DenseDecoder(shape, dev, self.dtype, attn["gqa_mode"], max_positions)
+        if self.compiler:
+            self.compiler.reset()                 # this shape's graphs and counts start from nothing
+            model.layer_fns = self.compiler.fns
+            info["compile"] = self.compiler.summary()
         dtype_bytes = self.dtype.itemsize if hasattr(self.dtype, "itemsize") else torch.finfo(self.dtype).bits // 8
         info.update(weight_params=model.param_count(), decode_weight_bytes=shape.decode_params * dtype_bytes,
                     kv_bytes_per_token=shape.kv_bytes_per_token(dtype_bytes))
@@ -459,15 +277,15 @@ class Runner:
         gen = torch.Generator(device=dev)
         gen.manual_seed(1)
         with sdpa_context(attn["sdpa_backend"]), torch.inference_mode():
-            for isl in sweep.prefill_isl:
-                point = new_point(shape.name, "prefill", 1, isl, None, False)
+            for isl in sweep.prefill_isl if "prefill" in self.args.phases else ():
+                point = new_point(shape.name, "prefill", 1, isl, None, False, self.compiler is not None)
                 ids = torch.randint(0, shape.vocab_size, (1, isl), device=dev, generator=gen)
                 pos = torch.arange(isl, device=dev)[None]
-                self.measure(point, lambda: time_ms(lambda: model.forward(ids, pos), dev,
-                                                    sweep.prefill_warmup, sweep.prefill_iters))
+                self.measure(point, lambda: self.time_prefill(point, model, ids, pos))
             if cuda:
                 torch.cuda.empty_cache()
-            self.run_decode(shape, model, info, dtype_bytes, gen)
+            if "decode" in self.args.phases:
+                self.run_decode(shape, model, info, dtype_bytes, gen)
         del model
         if cuda:
             info["peak_memory_allocated_bytes"] = torch.cuda.max_memory_allocated(dev)
@@ -495,7 +313,7 @@ class Runner:
                 # on cuda: a graph point, plus an eager one for the eager batches or when the graph failed;
                 # on cpu: one eager point
                 for graph in ((True, False) if cuda else (False,)):
-                    point = new_point(shape.name, "decode", batch, None, ctx, graph)
+                    point = new_point(shape.name, "decode", batch, None, ctx, graph, self.compiler is not None)
                     if not graph and cuda and (batch, ctx) not in eager_pairs:
                         if not graph_failed:
                             continue
@@ -508,6 +326,14 @@ class Runner:
                     graph_failed = point["error"] is not None
         del k_store, v_store
 
+    def time_prefill(self, point: dict[str, Any], model: DenseDecoder, ids: torch.Tensor,
+                     pos: torch.Tensor) -> list[float]:
+        times = time_ms(lambda: model.forward(ids, pos), self.device, self.sweep.prefill_warmup,
+                        self.sweep.prefill_iters)
+        if self.compiler:
+            compare_to_eager(point, model.forward(ids, pos), model.forward(ids, pos, eager=True))
+        return times
+
     def time_decode(self, point: dict[str, Any], model: DenseDecoder, k_store: list[torch.Tensor],
                     v_store: list[torch.Tensor], graph: bool, gen: torch.Generator) -> list[float]:
         batch, ctx = point["batch"], point["context_tokens"]
@@ -519,8 +345,14 @@ class Runner:
         def step() -> torch.Tensor:
             return model.forward(ids, positions, cache, write_pos=ctx)
 
+        def reference() -> torch.Tensor:         # the same step with the layers run as written
+            return model.forward(ids, positions, cache, write_pos=ctx, eager=True)
+
         if not graph:
-            return time_ms(step, dev, sweep.decode_warmup, sweep.decode_replays)
+            times = time_ms(step, dev, sweep.decode_warmup, sweep.decode_replays)
+            if self.compiler:
+                compare_to_eager(point, step(), reference())
+            return times
         if self.side_stream is None:
             self.side_stream = torch.cuda.Stream()
         cuda_graph, graph_out = capture_graph(step, sweep.decode_warmup, self.side_stream)
@@ -529,6 +361,8 @@ class Runner:
             eager_out = step()            # same inputs, same cache write: the replayed graph must give the same logits
             torch.cuda.synchronize()
             point["graph_vs_eager_max_abs_diff"] = (graph_out.float() - eager_out.float()).abs().max().item()
+            if self.compiler:
+                compare_to_eager(point, graph_out, reference())
             return times
         finally:
             del cuda_graph, graph_out
@@ -550,6 +384,10 @@ def environment(device: torch.device) -> dict[str, Any]:
     with contextlib.suppress(Exception):
         from torch.nn import attention
         env["flash_attention_impl"] = attention.current_flash_attention_impl()
+    env["triton_version"] = None
+    with contextlib.suppress(Exception):
+        import triton
+        env["triton_version"] = triton.__version__
     return env
 
 
@@ -637,6 +475,9 @@ def default_out() -> Path:
     return Path(base) / "e2e_dense.json" if base else Path("e2e_dense.json")
 
 
+PHASES = ("prefill", "decode")
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--configs", default=None,
@@ -651,7 +492,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                     help="override the KV cache budget (default on cuda: 0.9 x free after weights - 1 GiB)")
     ap.add_argument("--time-budget-s", type=float, default=225.0,
                     help="points not started by then are recorded as skipped (default 225)")
-    return ap.parse_args(argv)
+    ap.add_argument("--compile", action="store_true",
+                    help="run each layer's pre- and post-attention work through torch.compile (Inductor, default "
+                         "mode): fused elementwise ops, cuBLAS matmuls; decode graphs are captured after compiling")
+    ap.add_argument("--phases", default="prefill,decode",
+                    help="comma-separated phases to run, from prefill, decode (default both)")
+    args = ap.parse_args(argv)
+    phases = tuple(p.strip() for p in args.phases.split(",") if p.strip())
+    if not phases or set(phases) - set(PHASES):
+        ap.error(f"--phases {args.phases!r}: pick one or both of {', '.join(PHASES)}")
+    args.phases = phases
+    return args
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -680,6 +531,8 @@ def main(argv: list[str] | None = None) -> int:
         "environment": environment(device),
         "settings": {**dataclasses.asdict(sweep), "quick": args.quick, "dtype": args.dtype,
                      "sdpa_backend_requested": args.sdpa_backend, "time_budget_s": args.time_budget_s,
+                     "phases": list(args.phases), "compile": args.compile,
+                     "compile_mode": COMPILE_MODE if args.compile else None,
                      "kv_margin": "10 % of free memory after weights, plus 1 GiB reserve",
                      "timing": "CUDA events around each call, device synchronised before each; median/p10/p90"},
         "configs": {}, "points": [], "sanity": {}, "wall_s": None, "complete": False,
@@ -687,7 +540,8 @@ def main(argv: list[str] | None = None) -> int:
     runner = Runner(args, device, dtype, sweep, out, doc)
     env = doc["environment"]
     print(f"e2e_dense: torch {env['torch_version']} cuda {env['cuda_version']} on {env['device_name']} "
-          f"(SMs {env['sm_count']}); configs {', '.join(names)}; writing {out}", flush=True)
+          f"(SMs {env['sm_count']}); configs {', '.join(names)}; phases {', '.join(args.phases)}"
+          f"{'; layers compiled (Inductor)' if args.compile else ''}; writing {out}", flush=True)
     for name in names:
         try:
             runner.run_config(CONFIGS[name])
