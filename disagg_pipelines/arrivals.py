@@ -65,3 +65,12 @@ def arrival_times_ms(kind: str, rate_per_s: float, requests: int, seed: int, bur
         t += draw()
         append(t)
     return out
+
+
+def client_gaps_ms(requests: int, seed: int, mean_ms: float) -> list[float]:
+    """Closed-loop client turnaround before each send: exponential with mean ``mean_ms`` (0 gives all zeros)."""
+    if mean_ms <= 0:
+        return [0.0] * requests
+    rng = random.Random(f"{seed}:clients")
+    lam = 1.0 / mean_ms
+    return [rng.expovariate(lam) for _ in range(requests)]

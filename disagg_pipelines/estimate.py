@@ -17,8 +17,13 @@ one, parametrised by ``d``, the mean number of decoding sequences per instance:
   ``d``; clients beyond what an instance admits (``max_batch`` and KV capacity) wait outside, adding to TTFT.
 * Open loop at rate ``R``: bisection on ``d`` for ``X(d) = R``; a rate above capacity is reported as saturated.
 
-Pipeline parallelism keeps ``pp`` micro-batches in flight, so an instance acts as ``pp`` virtual engines whose
-step is the full pipeline latency of the profile. Waiting-time percentiles use the exponential tail of the
+Pipeline parallelism. A Profile with ``pp > 1`` costs the largest stage only. Engines keep ``pp`` micro-batches in
+flight (vLLM: one scheduler per virtual engine with the KV blocks split ``pp`` ways, vllm-project/vllm#4412; V1: a
+batch queue of ``pp`` disjoint batches, vllm-project/vllm#13064; TRT-LLM and SGLang pipeline micro-batches the same
+way), so an instance acts as ``pp`` virtual engines, each holding ``1/pp`` of the admission limit and of the KV, and a
+token of a virtual engine passes every stage: its step is ``pp`` x the stage time plus ``pp - 1`` stage-to-stage
+sends of the step's activations (``pp_send_ms``). Per-token latency spans all stages; throughput is that of ``pp``
+stages working at once. Waiting-time percentiles use the exponential tail of the
 M/G/c wait: ``P(W > t) = P(wait) * exp(-t / E[W | wait])``.
 """
 
@@ -37,6 +42,10 @@ from disagg_pipelines.domain.profile import Profile
 from disagg_pipelines.domain.workload import Workload
 
 _Z = {50: 0.0, 90: 1.2816, 99: 2.3263}
+# Stage-to-stage send of one micro-batch: a fixed cost per hop (NCCL send/recv launch and small-message latency,
+# an assumed ~20 us) plus the activations (hidden state and residual, 16-bit) at the link's bandwidth.
+PP_SEND_LATENCY_MS = 0.02
+PP_SEND_BYTES_PER_ELEMENT = 2 * 2
 _BISECT_STEPS = 40
 _GRID = 32
 INF = float("inf")
@@ -63,6 +72,7 @@ class Instance:
         self.max_running = max(0, min(role.max_batch, int(self.kv_tokens / per_request)))
         self.per_virtual_max = self.max_running / self.pp
         self._token = profile.token_ms.at
+        self.send_fixed, self.send_per_token = pp_send_ms(profile)
         self._dattn = profile.decode_attn_ms.at
         self._sample = profile.sample_ms.at if profile.sample_ms is not None else (lambda n: 0.0)
         self.attn_per_seq = profile.decode_attn_ms_per_seq
@@ -70,23 +80,43 @@ class Instance:
             profile.prefill_attn_ms.at(self.isl_context - self.isl)
         self.isl_cv2 = _cv2(workload.isl.stddev_tokens, workload.isl.mean_tokens, workload.isl.kind)
 
+    def _send(self, tokens: float) -> float:
+        return self.send_fixed + self.send_per_token * tokens
+
     def decode_step(self, d: float) -> float:
+        """One step of a virtual engine with ``d`` decoders: ``pp`` stage times plus the sends between stages."""
         if d <= 0:
-            return self.pp * (self.overhead + self._token(1) + self._sample(1))
+            return self.pp * (self.overhead + self._token(1) + self._sample(1)) + self._send(1)
         t = self._token(max(d, 1.0)) + self._dattn(max(d, 1.0) * self.ctx) + max(d, 1.0) * self.attn_per_seq + \
             self._sample(max(d, 1.0)) + self.overhead
         if d > self.engine.cuda_graph_max_batch:
             t += self.engine.eager_step_overhead_ms
-        return self.pp * t
+        return self.pp * t + self._send(max(d, 1.0))
 
     def mixed_step(self, d: float, p: float) -> float:
         attn = self.prefill_attn_full * p / self.isl
         dec = self._dattn(d * self.ctx) + d * self.attn_per_seq if d > 0 else 0.0
-        return self.pp * (self._token(d + p) + dec + attn + self._sample(d + 1) + self.overhead)
+        return self.pp * (self._token(d + p) + dec + attn + self._sample(d + 1) + self.overhead) + self._send(d + p)
 
     def prefill_step(self, p: float) -> float:
         return self.pp * (self._token(p) + self.prefill_attn_full * p / self.isl +
-                          self._sample(max(1.0, p / self.isl)) + self.overhead)
+                          self._sample(max(1.0, p / self.isl)) + self.overhead) + self._send(p)
+
+
+def pp_send_ms(profile: Profile) -> tuple[float, float]:
+    """(fixed ms, ms per token) of the ``pp - 1`` stage-to-stage sends of one step; (0, 0) without PP.
+
+    Stages inside one NVLink domain send over NVLink, otherwise over the RDMA NICs; each of the stage's ``tp`` GPUs
+    sends its share of the activations.
+    """
+    pp = profile.pp
+    if pp <= 1:
+        return 0.0, 0.0
+    gpu = profile.gpu
+    per_gpu = gpu.scale_up_bw_gb_per_s if profile.tp * pp <= gpu.nvlink_domain_gpus else gpu.scale_out_bw_gb_per_s
+    bytes_per_ms = per_gpu * 1e9 / 1e3 * kv_transfer.LINK_EFFICIENCY * profile.tp
+    per_token = profile.model.hidden_size * PP_SEND_BYTES_PER_ELEMENT / bytes_per_ms
+    return (pp - 1) * PP_SEND_LATENCY_MS, (pp - 1) * per_token
 
 
 def kv_capacity_tokens(profile: Profile, engine: EngineSpec) -> float:
@@ -190,10 +220,11 @@ def agg_point(inst: Instance, d: float, seen_fraction: float = 1.0) -> Point | N
     d_seen = d * seen_fraction
     if mixed:
         service = n_chunks * inst.mixed_step(d_seen, p1)
-        unit = service if isl >= chunk else inst.mixed_step(d_seen, p1) * isl / chunk
+        # a queued prompt shares a step with the one ahead only if two fit the token budget; else it waits a step
+        unit = service if 2 * isl > chunk else inst.mixed_step(d_seen, p1) * isl / chunk
     else:
         service = n_chunks * inst.prefill_step(p1)
-        unit = service if isl >= chunk else inst.prefill_step(p1) * isl / chunk
+        unit = service if 2 * isl > chunk else inst.prefill_step(p1) * isl / chunk
     residual = 0.5 * itl * min(1.0, d_seen)
     mean_wait = util / (1 - util) * unit * (1 + inst.isl_cv2) / 2 if util > 0 else 0.0
     a = d * isl / (p * n)

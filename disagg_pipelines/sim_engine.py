@@ -9,6 +9,11 @@ front of the queue and later recomputes its prompt plus the tokens it had genera
 The step that finishes a sequence's prefill emits one token. A sequence that arrives with its KV already in place
 (the decode pool of disaggregated serving) joins as a decoder and emits a token in its first step.
 
+Pipeline parallelism: the simulation runs a ``pp``-stage replica as ``pp`` virtual engines (the micro-batches in
+flight), each with ``max_batch // pp`` sequences and ``1/pp`` of the replica's KV; one step of a virtual engine takes
+``pp`` x the stage time of the profile plus the stage-to-stage sends (``estimate.pp_send_ms``), so a token's latency
+spans all stages while the stages work on different micro-batches at once.
+
 Speed: per-request state lives in flat lists owned by the simulation; a decoder costs nothing per step. Decoders
 sit in a heap keyed by the step index of their last token, and KV is tracked as ``dec_off + n_dec * step``. When a
 step would hold only decoders and nothing can be admitted, the composition cannot change before the next sequence
@@ -26,6 +31,7 @@ from heapq import heappop, heappush
 from typing import TYPE_CHECKING
 
 from disagg_pipelines.domain.profile import CostTable
+from disagg_pipelines.estimate import pp_send_ms
 
 if TYPE_CHECKING:
     from disagg_pipelines.domain.engine import EngineSpec
@@ -41,8 +47,9 @@ class Piecewise:
 
     __slots__ = ("knots", "a", "b", "last")
 
-    def __init__(self, table: CostTable) -> None:
-        xs, ys = table.x, table.ms
+    def __init__(self, table: CostTable, scale: float = 1.0, add_per_x: float = 0.0) -> None:
+        """``scale * table + add_per_x * x`` (``pp`` stages in sequence and the per-token part of their sends)."""
+        xs, ys = table.x, tuple(y * scale for y in table.ms)
         knots, a, b = [0.0], [0.0], [ys[0] / xs[0]]          # (0, x0]: proportional, as CostTable.at
         for i in range(len(xs) - 1):
             slope = (ys[i + 1] - ys[i]) / (xs[i + 1] - xs[i])
@@ -56,7 +63,7 @@ class Piecewise:
         else:
             a.append(a[-1])
             b.append(b[-1])
-        self.knots, self.a, self.b, self.last = knots, a, b, len(knots) - 1
+        self.knots, self.a, self.b, self.last = knots, a, [v + add_per_x for v in b], len(knots) - 1
 
     def at(self, x: float) -> float:
         if x <= 0:
@@ -87,17 +94,19 @@ class Engine:
     def __init__(self, sim, role: str, index: int, profile: Profile, engine: EngineSpec, plan: RolePlan,
                  kv_capacity: int) -> None:
         self.sim, self.role, self.index = sim, role, index
-        self.tok = Piecewise(profile.token_ms)
-        self.pre = Piecewise(profile.prefill_attn_ms)
-        self.att = Piecewise(profile.decode_attn_ms)
-        self.sample = Piecewise(profile.sample_ms) if profile.sample_ms is not None else None
-        self.attn_per_seq = profile.decode_attn_ms_per_seq
-        self.fixed_ms = profile.step_overhead_ms + engine.scheduler_overhead_ms
+        pp = profile.pp                                       # a virtual engine's step passes all pp stages
+        send_fixed, send_per_token = pp_send_ms(profile)
+        self.tok = Piecewise(profile.token_ms, pp, send_per_token)
+        self.pre = Piecewise(profile.prefill_attn_ms, pp)
+        self.att = Piecewise(profile.decode_attn_ms, pp)
+        self.sample = Piecewise(profile.sample_ms, pp) if profile.sample_ms is not None else None
+        self.attn_per_seq = pp * profile.decode_attn_ms_per_seq
+        self.fixed_ms = pp * (profile.step_overhead_ms + engine.scheduler_overhead_ms) + send_fixed
         self.mixed = engine.mixed_batching
-        self.eager_ms = engine.eager_step_overhead_ms
+        self.eager_ms = pp * engine.eager_step_overhead_ms
         self.graph_max = engine.cuda_graph_max_batch
         self.budget = plan.max_num_batched_tokens
-        self.max_batch = plan.max_batch
+        self.max_batch = max(1, plan.max_batch // pp)
         self.cap = kv_capacity
         self.waiting: deque[int] = deque()
         self.prefilling: list[int] = []

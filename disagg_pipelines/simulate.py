@@ -4,7 +4,12 @@ A deterministic discrete-event simulation of ``requests`` requests through a ser
 
 * Arrivals: open loop (Poisson, bursty gamma gaps, constant) at ``workload.request_rate_per_s``, or closed loop
   with ``workload.concurrency`` clients, each sending its next request when the previous one completes (no think
-  time). Lengths come from ``workload.isl``/``osl`` plus the ``long_context`` share (``arrivals``). The engine's
+  time beyond a small client turnaround, ``CLIENT_GAP_MS`` on average, exponential and seeded: the benchmark
+  client's response handling and HTTP send, which also keeps clients from staying in exact lock-step). Latency
+  statistics of a closed loop leave out the first ``clients`` requests (the cold-start wave that every client sends
+  at t=0), as benchmark clients do with a warm-up phase (aiperf ``--warmup-request-count``,
+  https://docs.nvidia.com/aiperf/tutorials/load-patterns-scheduling/warmup-phase-configuration). Lengths come
+  from ``workload.isl``/``osl`` plus the ``long_context`` share (``arrivals``). The engine's
   ``request_overhead_ms`` (HTTP, tokenisation, streaming) delays each request's arrival at an engine, so it counts in
   TTFT and end-to-end latency.
 * Aggregated: each replica is a ``sim_engine.Engine`` (continuous batching, chunked prefill, KV capacity,
@@ -15,6 +20,8 @@ A deterministic discrete-event simulation of ``requests`` requests through a ser
   there: the token the prefill worker computed reaches the client through the decode worker's stream, so TTFT =
   queueing + prefill + transfer + hand-off + waiting for a decode slot + one decode step.
 * Routing: each request goes to the replica of its pool with the fewest requests assigned (lowest index on ties).
+* Pipeline parallelism: a ``pp``-stage replica runs as ``pp`` virtual engines (micro-batches in flight), each with
+  ``1/pp`` of its admission limit and KV (see ``sim_engine``); routing treats them as replicas.
 * KV capacity per replica is ``estimate.kv_capacity_tokens`` (the engine's memory share of HBM after weights and
   activations, divided by the KV bytes a token adds on each GPU: each GPU holds its shard of every token).
 
@@ -38,6 +45,7 @@ from disagg_pipelines.domain.workload import Slo, Workload
 from disagg_pipelines.sim_engine import Engine
 
 _STEP, _TRANSFER, _ARRIVE = 0, 1, 2
+CLIENT_GAP_MS = 2.0          # mean closed-loop client turnaround (not part of TTFT: it comes before the send)
 _LOAD = attrgetter("load")
 
 
@@ -58,7 +66,10 @@ def simulate(roles: tuple[RolePlan, ...], profiles: Mapping[str, Profile], engin
     isl, osl = arrivals.sample_lengths(workload, requests, seed)
     sim = _Sim({r.role: r for r in roles}, profiles, engine, workload, isl, osl, same_nvlink_domain)
     if arrival == "closed":
-        sim.run_closed(min(workload.concurrency or 1, requests))
+        clients = min(workload.concurrency or 1, requests)
+        sim.gap_ms = arrivals.client_gaps_ms(requests, seed, CLIENT_GAP_MS)
+        sim.warmup = clients if requests >= 2 * clients else 0
+        sim.run_closed(clients)
     else:
         sim.run_open(arrivals.arrival_times_ms(arrival, workload.request_rate_per_s, requests, seed,
                                                workload.burstiness))
@@ -91,6 +102,8 @@ class _Sim:
         self.finish_ms = [0.0] * n
         self.xfer_ms = [0.0] * n
         self.request_ms = engine.request_overhead_ms
+        self.gap_ms: list[float] = [0.0] * n
+        self.warmup = 0                                         # leading requests left out of latency statistics
         self.heap: list[tuple] = []
         self.seq = 0
         self.next_rid = 0
@@ -98,9 +111,9 @@ class _Sim:
         self.engines: dict[str, list[Engine]] = {}
         for name, plan in roles.items():
             prof = profiles[name]
-            cap = int(estimate.kv_capacity_tokens(prof, engine))
+            cap = int(estimate.kv_capacity_tokens(prof, engine) / prof.pp)      # per virtual engine
             _check_fits(name, cap, isl, osl)
-            pool = [Engine(self, name, i, prof, engine, plan, cap) for i in range(plan.replicas)]
+            pool = [Engine(self, name, i, prof, engine, plan, cap) for i in range(plan.replicas * prof.pp)]
             for e in pool:
                 e.first_cb = self._noop if name == "prefill" else self._first
                 e.done_cb = self._prefilled if name == "prefill" else self._finished
@@ -143,6 +156,7 @@ class _Sim:
 
     # ---- the event loop ------------------------------------------------------------------------------------
     def _issue(self, r: int, t: float) -> None:
+        t += self.gap_ms[r]
         self.arrive_ms[r] = t
         self.seq += 1
         heappush(self.heap, (t + self.request_ms, self.seq, _ARRIVE, None, r))
@@ -210,16 +224,19 @@ def _stats(values: list[float]) -> LatencyStats:
 def _result(sim: _Sim, mode: str, arrival: str, seed: int, slo: Slo) -> SimulationResult:
     arr, first, fin, osl, oh = sim.arrive_ms, sim.first_ms, sim.finish_ms, sim.osl, sim.request_ms
     n = sim.n
-    ttft = [first[r] - arr[r] for r in range(n)]
-    e2e = [fin[r] - arr[r] for r in range(n)]
-    itl = [(fin[r] - first[r]) / (osl[r] - 1) if osl[r] > 1 else -1.0 for r in range(n)]
+    w = range(sim.warmup, n)                                   # steady-state requests: latency statistics
+    ttft = [first[r] - arr[r] for r in w]
+    e2e_all = [fin[r] - arr[r] for r in range(n)]
+    e2e = e2e_all[sim.warmup:]
+    itl = [(fin[r] - first[r]) / (osl[r] - 1) if osl[r] > 1 else -1.0 for r in w]
     itl_known = [x for x in itl if x >= 0]
     gaps = sum(o - 1 for o in osl)
     duration_ms = max(fin) - min(arr)
     duration_s = max(duration_ms / 1000.0, 1e-9)
-    ok = [ttft[r] <= slo.ttft_ms and itl[r] <= slo.itl_ms for r in range(n)]
+    ok = [ttft[i] <= slo.ttft_ms and itl[i] <= slo.itl_ms for i in range(len(ttft))]
+    share = sum(ok) / len(ok)                                 # SLO attainment of the steady state
     out_tokens = sum(osl)
-    good_tokens = sum(o for o, g in zip(osl, ok) if g)
+    good_tokens = share * out_tokens
     itl_stats = _stats(itl_known)
     mean_batch = {}
     preemptions = 0
@@ -233,10 +250,10 @@ def _result(sim: _Sim, mode: str, arrival: str, seed: int, slo: Slo) -> Simulati
         itl_token_mean_ms=sum(fin[r] - first[r] for r in range(n)) / gaps if gaps else 0.0,
         percentile=slo.percentile, ttft_at_percentile_ms=_percentile(sorted(ttft), slo.percentile),
         itl_at_percentile_ms=_percentile(sorted(itl_known), slo.percentile),
-        request_rate_per_s=n / duration_s, mean_concurrency=sum(e2e) / duration_ms if duration_ms > 0 else 0.0,
+        request_rate_per_s=n / duration_s, mean_concurrency=sum(e2e_all) / duration_ms if duration_ms > 0 else 0.0,
         tokens_per_s=out_tokens / duration_s, tokens_per_s_per_gpu=out_tokens / duration_s / max(sim.total_gpus, 1),
         tokens_per_s_per_user=1000.0 / itl_stats.mean if itl_stats.mean > 0 else 0.0,
-        slo_attainment=sum(ok) / n, goodput_requests_per_s=sum(ok) / duration_s,
+        slo_attainment=share, goodput_requests_per_s=share * n / duration_s,
         goodput_tokens_per_s=good_tokens / duration_s, preemptions=preemptions, mean_batch=mean_batch,
         kv_transfer_ms_mean=sum(sim.xfer_ms) / n,
         queue_wait_ms_mean=sum(sim.admit_ms[r] - arr[r] - oh for r in range(n)) / n,

@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 """End-to-end latency of a dense Llama-style decoder on one GPU: held-out truth for the roofline profiler.
 
-The model is built here (random bf16 weights, nothing downloaded, no ``transformers``) the way a serving engine
-lays it out: fused QKV and fused gate_up projections, RMSNorm, RoPE, GQA attention through
-``torch.nn.functional.scaled_dot_product_attention`` (flash backend by default), SiLU-gated MLP, lm_head on the
-last token in prefill and on every sequence in decode.
+The model (``dense_model.py``, beside this script: random bf16 weights, nothing downloaded, no ``transformers``)
+is laid out the way a serving engine lays it out: fused QKV and fused gate_up projections, RMSNorm, RoPE, GQA
+attention through ``torch.nn.functional.scaled_dot_product_attention`` (flash backend by default), SiLU-gated MLP,
+lm_head on the last token in prefill and on every sequence in decode. By default every op runs as its own eager
+kernel; ``--compile`` runs each layer's work before and after attention through torch.compile (Inductor), which
+fuses the elementwise ops and keeps cuBLAS for the matmuls.
 
 Measured, with CUDA events (median, p10 and p90 of the timed runs after warm-up):
   * prefill at batch 1: a full causal forward over ISL tokens, last-token logits;
@@ -14,7 +16,9 @@ Points whose KV cache does not fit in the memory left after the weights (10 % ma
 
 Run (one GPU, about 2 to 3 minutes for both configs on an H100):
     python3 benchmarks/gpu/e2e_dense.py --configs llama-3.1-8b,qwen3-8b --out $OUT/e2e_dense.json
-CPU smoke run (seconds):
+Compiled layers, one config (about 2 to 3 minutes, most of it compiling):
+    python3 benchmarks/gpu/e2e_dense.py --configs llama-3.1-8b --compile --out $OUT/e2e_dense_compiled.json
+CPU smoke run (seconds; with --compile, under a minute):
     python3 benchmarks/gpu/e2e_dense.py --quick --device cpu --out /tmp/e2e_dense.json
 """
 
@@ -23,6 +27,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import importlib.util
 import json
 import math
 import os
@@ -43,6 +48,7 @@ __all__ = ["CONFIGS", "DecoderShape", "DenseDecoder", "KvViews", "LayerCompiler"
 
 SCHEMA_VERSION = "v1"
 GIB = 1024**3
+MAX_COMPILE_FAILURES = 2      # a config whose compiles keep failing stops retrying them (each try costs seconds)
 COMPILE_MODE = ("torch.compile default mode, Inductor backend, fullgraph, one compiled function for the work before "
                 "attention and one for the work after it, shared by all layers; batch and sequence dims marked "
                 "dynamic; decode CUDA graphs captured by this script after compiling")
@@ -216,6 +222,7 @@ class Runner:
         self.deadline = self.t0 + args.time_budget_s
         self.side_stream: Any = None              # one warm-up stream for every graph capture
         self.compiler = LayerCompiler() if args.compile else None
+        self.compile_failures: dict[str, int] = {}    # per config: points that failed inside Dynamo or Inductor
 
     def write(self) -> None:
         self.doc["wall_s"] = round(time.monotonic() - self.t0, 2)
@@ -226,13 +233,18 @@ class Runner:
     def measure(self, point: dict[str, Any], fn: Callable[[], list[float]]) -> None:
         if time.monotonic() > self.deadline:
             point["skipped_reason"] = f"time budget of {self.args.time_budget_s:.0f} s used up (--time-budget-s)"
+        elif self.compile_failures.get(point["config"], 0) >= MAX_COMPILE_FAILURES:
+            point["skipped_reason"] = (f"{MAX_COMPILE_FAILURES} points of this config failed to compile; "
+                                       "not compiling again (see their error)")
         elif point["skipped_reason"] is None:
             graphs = self.compiler.total_graphs() if self.compiler else 0
             compile_s = self.compiler.total_first_call_s() if self.compiler else 0.0
             try:
                 fill_timing(point, fn())
             except Exception as exc:  # noqa: BLE001 - one failed point must not lose the rest of a one-shot run
-                point["error"] = f"{type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''}"
+                point["error"] = f"{type(exc).__name__}: {' '.join(str(exc).split())[:400]}"   # one line
+                if self.compiler and type(exc).__module__.startswith(("torch._dynamo", "torch._inductor")):
+                    self.compile_failures[point["config"]] = self.compile_failures.get(point["config"], 0) + 1
                 if self.device.type == "cuda":
                     with contextlib.suppress(Exception):
                         torch.cuda.synchronize()
@@ -515,6 +527,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.device == "cuda" and not torch.cuda.is_available():
         print(f"e2e_dense: --device cuda but torch {torch.__version__} sees no CUDA device; use --device cpu",
               file=sys.stderr)
+        return 2
+    if args.compile and args.device == "cuda" and importlib.util.find_spec("triton") is None:
+        print(f"e2e_dense: --compile on cuda needs triton (Inductor's GPU kernels), which torch {torch.__version__} "
+              "here lacks; install the triton that matches torch, or drop --compile", file=sys.stderr)
         return 2
     if args.sdpa_backend is None:
         args.sdpa_backend = "flash" if args.device == "cuda" else "auto"

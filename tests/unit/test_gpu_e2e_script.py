@@ -1,13 +1,15 @@
 """CPU smoke test of benchmarks/gpu/e2e_dense.py: the script the lead runs once on an H100.
 
 The CUDA-only parts (events, graph capture) cannot run here; everything they wrap (the model, the KV-cache views,
-the decode plan, the JSON document, the tables) runs on CPU with tiny shapes.
+the decode plan, the JSON document, the tables, the torch.compile path through Inductor's CPU backend) runs on CPU
+with tiny shapes.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -167,3 +169,81 @@ def test_cuda_without_a_device_is_one_line_and_exit_2(e2e: ModuleType, capsys: p
     assert e2e.main(["--device", "cuda"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "--device cpu" in err
+
+
+def inductor_unavailable() -> str | None:
+    """Why torch.compile's Inductor backend cannot build CPU kernels here, or None when it can."""
+    if importlib.util.find_spec("torch._inductor") is None:
+        return f"torch {torch.__version__} has no torch._inductor"
+    if not any(shutil.which(cxx) for cxx in ("g++", "c++", "clang++")):
+        return "no C++ compiler on PATH (Inductor's CPU backend builds its kernels with one)"
+    return None
+
+
+@pytest.mark.skipif(inductor_unavailable() is not None, reason=str(inductor_unavailable()))
+def test_compiled_layers_give_the_eager_logits_and_compile_three_graphs_each(tmp_path: Path) -> None:
+    """--compile on CPU: every point runs the Inductor-compiled layers, and their logits match the eager layers'
+    within bf16 rounding. Compiled kernels keep fp32 inside a fused op where eager rounds every op's output to bf16
+    (eps 2**-8), so logits of size ~3 differ by a few bf16 steps; 0.03 x max|logit| (about 8 eps) allows that, and a
+    wrong or missing op (RoPE, a norm, the residual) moves the logits by O(1). Cold, this takes ~40 s on 2 cores,
+    most of it g++ building the kernels; Inductor's on-disk cache makes reruns ~15 s."""
+    out = tmp_path / "e2e.json"
+    proc = subprocess.run(
+        [sys.executable, str(SCRIPT), "--quick", "--device", "cpu", "--configs", "tiny-qk", "--compile",
+         "--out", str(out)],
+        capture_output=True, text=True, timeout=150)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    doc = json.loads(out.read_text())
+    assert doc["complete"] is True and doc["settings"]["compile"] is True
+    points = doc["points"]
+    assert [(p["phase"], p["batch"]) for p in points] == [("prefill", 1), ("decode", 1), ("decode", 4)]
+    for p in points:
+        assert p["error"] is None and p["skipped_reason"] is None, p
+        assert p["compiled"] is True and p["ms_median"] > 0
+        assert p["eager_logits_max_abs"] > 0.5                    # logits of a real size: the tolerance means something
+        assert 0.0 <= p["compiled_vs_eager_max_abs_diff"] <= 0.03 * p["eager_logits_max_abs"], p
+        # each point brings one new shape class: [1, 64] prefill, [1, 1] decode, [4, 1] decode (batch dim dynamic)
+        assert p["compiles"] == 2 and p["compile_s"] > 0, p
+    compile_info = doc["configs"]["tiny-qk"]["compile"]
+    assert compile_info["graphs"] == {"attn_in": 3, "attn_out_mlp": 3}
+    assert compile_info["recompiles"] == {"attn_in": 2, "attn_out_mlp": 2}
+    assert compile_info["total_compile_s"] == pytest.approx(sum(p["compile_s"] for p in points), abs=0.01)
+    assert "eager+compiled" in proc.stdout
+
+
+def test_phases_limit_the_points_and_a_bad_phase_is_refused(e2e: ModuleType, tmp_path: Path,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "e2e.json"
+    assert e2e.main(["--quick", "--device", "cpu", "--out", str(out), "--phases", "decode"]) == 0
+    doc = json.loads(out.read_text())
+    assert {p["phase"] for p in doc["points"]} == {"decode"} and doc["settings"]["phases"] == ["decode"]
+    assert all(p["compiled"] is False and p["compiled_vs_eager_max_abs_diff"] is None for p in doc["points"])
+    with pytest.raises(SystemExit) as exc:
+        e2e.main(["--device", "cpu", "--phases", "prefil"])
+    assert exc.value.code == 2 and "prefil" in capsys.readouterr().err
+
+
+def test_a_config_whose_compiles_keep_failing_stops_compiling(e2e: ModuleType, tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each failed compile costs seconds on a one-shot GPU run: after two failures the config's other points are
+    recorded as skipped instead of compiling again."""
+    dynamo_config = torch._dynamo.config
+    for name in ("automatic_dynamic_shapes", "recompile_limit", "cache_size_limit"):   # restored after the test
+        if hasattr(dynamo_config, name):
+            monkeypatch.setattr(dynamo_config, name, getattr(dynamo_config, name))
+
+    def refusing_backend(self: object, name: str):  # type: ignore[no-untyped-def]
+        def backend(gm: object, example_inputs: object) -> object:
+            raise RuntimeError(f"refused to compile {name}")
+        return backend
+
+    monkeypatch.setattr(e2e.LayerCompiler, "_backend", refusing_backend)
+    out = tmp_path / "e2e.json"
+    try:
+        assert e2e.main(["--quick", "--device", "cpu", "--compile", "--out", str(out)]) == 0
+    finally:
+        torch._dynamo.reset()
+    points = json.loads(out.read_text())["points"]
+    assert [p["phase"] for p in points] == ["prefill", "decode", "decode"]
+    assert all("refused to compile attn_in" in p["error"] for p in points[:2]), points
+    assert points[2]["error"] is None and "failed to compile" in points[2]["skipped_reason"]

@@ -75,7 +75,9 @@ def test_one_request_at_a_time_matches_the_profile_exactly() -> None:
     assert res.itl_ms.mean == pytest.approx(itl, rel=1e-9)
     assert res.itl_ms.p99 == pytest.approx(itl, rel=1e-9)
     assert res.queue_wait_ms_mean == pytest.approx(0.0, abs=1e-9)
-    assert res.mean_concurrency == pytest.approx(1.0, rel=1e-6)
+    # the client's turnaround between requests (simulate.CLIENT_GAP_MS on average) is time with nothing in flight
+    assert res.mean_concurrency == pytest.approx(1.0, rel=1e-2)
+    assert res.mean_concurrency < 1.0
 
 
 def test_disaggregated_ttft_is_prefill_plus_transfer_plus_first_decode_step() -> None:
