@@ -22,8 +22,12 @@ METRICS = {  # engine -> (prompt tokens/s per pod, running requests per pod), fr
 
 
 def bounds(ctx: Ctx, role: RolePlan) -> tuple[int, int]:
-    spare = ctx.plan.leftover_gpus // role.gpus_per_replica
-    return max(1, math.ceil(role.replicas / 2)), 2 * role.replicas + spare
+    """Scale between half the planned replicas and, within a GPU budget, what the leftover GPUs add (else 2x)."""
+    if ctx.plan.gpu_budget is not None:
+        hi = role.replicas + ctx.plan.leftover_gpus // role.gpus_per_replica
+    else:
+        hi = 2 * role.replicas
+    return max(1, math.ceil(role.replicas / 2)), hi
 
 
 def target_per_replica(ctx: Ctx, role: RolePlan) -> tuple[str, float]:

@@ -145,7 +145,10 @@ def test_hpa_targets_the_scale_subresource_of_each_role() -> None:
         assert (ref["apiVersion"], ref["kind"]) == ("leaderworkerset.x-k8s.io/v1", "LeaderWorkerSet")
     prefill = hpas[f"{b.name}-prefill"]["spec"]
     assert prefill["metrics"][0]["pods"]["metric"]["name"] == "vllm_prompt_tokens_per_second"
-    assert prefill["minReplicas"] == 1 and prefill["maxReplicas"] == 4
+    pre = P70.role("prefill")
+    assert prefill["minReplicas"] == max(1, -(-pre.replicas // 2))
+    assert prefill["maxReplicas"] == pre.replicas + P70.leftover_gpus // pre.gpus_per_replica  # never past the budget
+    assert pre.gpus * prefill["maxReplicas"] // pre.replicas + P70.role("decode").gpus <= P70.gpu_budget
     b = render.render(P70, Target(workload="deployment", engine="sglang", autoscale=True))
     assert {h["spec"]["scaleTargetRef"]["kind"] for h in of_kind(b, "HorizontalPodAutoscaler")} == {"Deployment"}
     b = render.render(P405, Target(workload="grove", engine="vllm", autoscale=True))
@@ -198,7 +201,7 @@ def test_cli_writes_bundle_and_index(tmp_path: Path) -> None:
                   "--scheduler", "kai", "--engine", "vllm", "--out", str(out), "--namespace", "serving")
     assert res.exception is None, res.output
     index = yaml.safe_load((out / "index.yaml").read_text())
-    assert index["total_gpus"] == 16 and len(index["files"]) == len(list(out.glob("0*.yaml"))) + len(
+    assert index["total_gpus"] == P70.total_gpus and len(index["files"]) == len(list(out.glob("0*.yaml"))) + len(
         list(out.glob("1*.yaml")))
     docs = [yaml.safe_load((out / f).read_text()) for f in index["files"]]
     assert all(d["metadata"].get("namespace", "serving") == "serving" for d in docs)
