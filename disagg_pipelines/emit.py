@@ -1,4 +1,4 @@
-"""write_bundle(bundle, out_dir) -> list[Path]: the only writer of rendered manifests.
+"""write_bundle(bundle, out_dir) -> list[Path] and write_text(path, text): the only writers of output files.
 
 One YAML file per object, named ``NN-<kind>-<name>.yaml`` in apply order, plus ``index.yaml`` (plan hash, tool
 version, target, files, GPU total, warnings). Everything is written into a temporary folder beside ``out_dir`` and
@@ -69,3 +69,19 @@ def write_bundle(bundle: DeploymentBundle, out_dir: Path) -> list[Path]:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return [out_dir / n for n in names] + [out_dir / "index.yaml"]
+
+
+def write_text(path: Path, text: str) -> Path:
+    """Write ``text`` to ``path`` through a temporary file in the same folder and a rename (never half-written)."""
+    import os
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path

@@ -14,6 +14,7 @@ import yaml
 
 from disagg_pipelines.catalog.hf_config import model_from_hf_config
 from disagg_pipelines.domain.errors import InvalidModelConfig, UnknownGpu, UnknownModel
+from disagg_pipelines.domain.engine import EngineSpec
 from disagg_pipelines.domain.gpu import GpuSpec
 from disagg_pipelines.domain.model import ModelSpec
 
@@ -111,9 +112,8 @@ def _read_json(path: Path) -> dict[str, Any]:
     return data
 
 
-def load_engine(name: str) -> "EngineSpec":
+def load_engine(name: str) -> EngineSpec:
     """The bundled scheduling behaviour of a serving engine (catalog/engines/<name>.yaml)."""
-    from disagg_pipelines.domain.engine import EngineSpec
     from disagg_pipelines.domain.errors import InvalidInput
 
     files = _yaml_files("engines")

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +38,7 @@ def plan_cmd(model_ref: str, gpu: str, prefill_gpu: str | None, gpus: int | None
         raise click.UsageError("give exactly one of --gpus N (a budget) or --rate R (a target load)")
     if prefill_gpu is not None and mode == "agg":
         raise click.UsageError("--prefill-gpu needs disaggregated serving; drop it or use --mode auto|disagg")
-    from disagg_pipelines import catalog
+    from disagg_pipelines import catalog, emit
     from disagg_pipelines import plan as plan_step
     from disagg_pipelines.domain.precision import Precision
     from disagg_pipelines.domain.workload import LengthDist, Slo, Workload
@@ -56,7 +54,7 @@ def plan_cmd(model_ref: str, gpu: str, prefill_gpu: str | None, gpus: int | None
     if assumed:
         click.echo(f"using default {', '.join(assumed)}", err=True)
     if output is not None:
-        _write_atomically(output, result.model_dump_json(indent=2))
+        emit.write_text(output, result.model_dump_json(indent=2))
     if plot is not None:
         from disagg_pipelines import plot as plot_mod
         plot_mod.save_pareto(result, plot)
@@ -76,18 +74,6 @@ def _simulator() -> Any:
     except ImportError:
         return None
     return simulate
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _print_plan(p: Any) -> None:

@@ -68,7 +68,7 @@ def profile_cmd(model_ref: str, gpu: str, precision: str, tp: int, pp: int, ep: 
         "memory": result.memory.model_dump(),
     }
     if output is not None:
-        _write_atomically(output, result.model_dump_json(indent=2))
+        _emit_text(output, result.model_dump_json(indent=2))
     if as_json:
         click.echo(json.dumps({**grid, "profile": result.model_dump(mode="json")}, indent=2))
         return
@@ -77,18 +77,18 @@ def profile_cmd(model_ref: str, gpu: str, precision: str, tp: int, pp: int, ep: 
         click.echo(f"wrote {output}")
 
 
+def _emit_text(path: Path, text: str) -> None:
+    from disagg_pipelines import emit
+
+    emit.write_text(path, text)
+
+
 def _hub() -> Any:
     try:
         from disagg_pipelines.adapters import hf_hub
     except ImportError:
         return None
     return hf_hub.hub_from_env(os.environ)
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
 
 
 def _print_table(result: Any, grid: dict[str, Any]) -> None:

@@ -45,7 +45,7 @@ def run_cmd(request_path: Path | None, out: Path, track: bool, tracking_uri: str
     """Profile, plan and render in one go (the main job), and track it in MLflow."""
     from disagg_pipelines import catalog, emit
     from disagg_pipelines import run as run_step
-    from disagg_pipelines.cli.plan_cmd import _print_plan, _simulator, _write_atomically
+    from disagg_pipelines.cli.plan_cmd import _print_plan, _simulator
 
     request = _load_request(request_path)
     if request_path is None:
@@ -53,8 +53,8 @@ def run_cmd(request_path: Path | None, out: Path, track: bool, tracking_uri: str
     result = run_step.run(request, catalog.load_model(request.model), catalog.load_gpu(request.gpu),
                           catalog.load_engine(request.engine), simulator=_simulator())
     written = emit.write_bundle(result.bundle, out / "manifests")
-    _write_atomically(out / "plan.json", result.plan.model_dump_json(indent=2))
-    _write_atomically(out / "request.json", request.model_dump_json(indent=2))
+    emit.write_text(out / "plan.json", result.plan.model_dump_json(indent=2))
+    emit.write_text(out / "request.json", request.model_dump_json(indent=2))
     _print_plan(result.plan)
     summary = {"out": str(out), "plan": str(out / "plan.json"), "manifests": len(written),
                "total_gpus": result.plan.total_gpus, "plan_hash": result.bundle.plan_hash}
