@@ -28,6 +28,7 @@ _ALTERNATIVES = 5
 _SIM_SLACK = 0.03          # sampling slack on SLO attainment for a few thousand simulated requests
 _SIM_IN_FLIGHT = 600       # larger layouts are simulated as a same-ratio slice with about this many requests in flight
 _SIM_MAX_REQUESTS = 3000   # ~4x the requests in flight reach steady state; capped to keep plan() under a second
+_BACK_OFF = (0.85, 0.7, 0.55)  # loads tried, as shares of the analytic one, when no candidate passes the simulator
 
 
 def plan(model: ModelSpec, gpu: GpuSpec, precision: Precision, engine: EngineSpec, workload: Workload, slo: Slo, *,
@@ -70,7 +71,7 @@ def plan(model: ModelSpec, gpu: GpuSpec, precision: Precision, engine: EngineSpe
                                              if workload.arrival not in (None, "closed") else None}),
         slo=slo, mode=cand.mode, roles=cand.roles, predicted=cand.predicted, gpu_budget=gpus,
         leftover_gpus=(gpus - cand.total_gpus) if gpus is not None else 0,
-        alternatives=tuple(c for _, c, _ in scored if c is not cand)[:_ALTERNATIVES],
+        alternatives=tuple(c for _, c, _ in scored if c.roles != cand.roles)[:_ALTERNATIVES],
         pareto=_pareto(agg, dec, pre, workload),
         explanation=tuple(explanation),
         assumptions=_assumptions(engine, workload, slo, gpus, rate_per_s, sim_lines, cache))
@@ -225,33 +226,57 @@ def _rank_key(c: tuple[search.Layout, Candidate, Estimate], by_budget: bool) -> 
 def _simulator_check(scored: list[tuple[search.Layout, Candidate, Estimate]], engine: EngineSpec, wl: Workload,
                      slo: Slo, simulator: Callable[..., Any] | None, requests: int, seed: int
                      ) -> tuple[tuple[search.Layout, Candidate, Estimate], list[str]]:
+    """Simulate the best few candidates at their planned load; the first that meets the SLO percentile wins.
+
+    When none does, the best one is simulated at lower loads (a budget plan's load is the planner's to choose) and
+    its prediction becomes the simulated one at the highest load that meets the SLO.
+    """
     if simulator is None:
         return scored[0], []
-    lines = []
-    need = slo.percentile / 100 - _SIM_SLACK
-    for lay, cand, e in [s for s in scored if s[1].meets_slo][:_TOP_SIMULATED]:
-        roles, frac = _scaled_roles(lay.roles, cand.predicted.concurrency)
-        rate = cand.predicted.request_rate_per_s * frac
-        if frac < 1 and lay.mode == "disagg":       # a smaller prefill pool pools less: load it to its own limit
-            counts = {r.role: r.replicas for r in roles}
-            rate = 0.995 * 1000 * search.served_rate(*lay.shapes, counts["prefill"], counts["decode"], slo, wl)
-            frac = rate / cand.predicted.request_rate_per_s
-        load = wl.model_copy(update={"request_rate_per_s": rate})
-        n = int(min(_SIM_MAX_REQUESTS, max(requests, 4 * cand.predicted.concurrency * frac)))
-        profiles = {r.role: s.profile for r, s in zip(lay.roles, lay.shapes)}
-        res = simulator(roles, profiles, engine, load, slo, requests=n, seed=seed)
-        ok = res.slo_attainment >= need
-        part = "" if frac == 1 else f", a {'+'.join(str(r.replicas) for r in roles)}-replica slice at {frac:.1%} of the load"
-        lines.append(f"simulator check of {_label(cand)} ({n} requests{part}, seed {seed}): "
-                     f"p{slo.percentile:g} TTFT {res.ttft_at_percentile_ms:,.0f} ms, ITL {res.itl_at_percentile_ms:.1f} ms, "
-                     f"SLO attainment {res.slo_attainment:.0%} -> {'accepted' if ok else 'rejected'}")
+    lines: list[str] = []
+    feasible = [s for s in scored if s[1].meets_slo][:_TOP_SIMULATED]
+    for lay, cand, e in feasible:
+        ok, predicted = _simulate(lay, cand, 1.0, engine, wl, slo, simulator, requests, seed, lines)
         if ok:
-            cand = cand.model_copy(update={"predicted": cand.predicted.model_copy(
-                update={"slo_attainment": res.slo_attainment})})
-            return (lay, cand, e), lines
-    if lines:
-        lines.append("no simulated candidate reached the SLO attainment; keeping the analytic best")
-    return scored[0], lines
+            return (lay, cand.model_copy(update={"predicted": predicted}), e), lines
+    if not feasible:
+        return scored[0], lines
+    lay, cand, e = feasible[0]
+    for scale in _BACK_OFF:
+        ok, predicted = _simulate(lay, cand, scale, engine, wl, slo, simulator, requests, seed, lines)
+        if ok:
+            lines.append(f"{_label(cand)} meets the SLO in simulation at {scale:.0%} of the analytic load: planned "
+                         f"at {predicted.request_rate_per_s:,.2f} req/s")
+            return (lay, cand.model_copy(update={"predicted": predicted}), e), lines
+    lines.append(f"no simulated load down to {_BACK_OFF[-1]:.0%} of the analytic one met the SLO; keeping the "
+                 f"analytic prediction of {_label(cand)} (treat it as optimistic)")
+    return feasible[0], lines
+
+
+def _simulate(lay: search.Layout, cand: Candidate, scale: float, engine: EngineSpec, wl: Workload, slo: Slo,
+              simulator: Callable[..., Any], requests: int, seed: int, lines: list[str]) -> tuple[bool, Predicted]:
+    """Simulate ``cand`` at ``scale`` x its planned load; append the explanation line; (accepted, prediction)."""
+    roles, frac = _scaled_roles(lay.roles, cand.predicted.concurrency * scale)
+    rate = cand.predicted.request_rate_per_s * frac
+    if frac < 1 and lay.mode == "disagg":       # a smaller prefill pool pools less: load it to its own limit
+        counts = {r.role: r.replicas for r in roles}
+        rate = 0.995 * 1000 * search.served_rate(*lay.shapes, counts["prefill"], counts["decode"], slo, wl)
+        frac = rate / cand.predicted.request_rate_per_s
+    rate *= scale
+    load = wl.model_copy(update={"request_rate_per_s": rate})
+    n = int(min(_SIM_MAX_REQUESTS, max(requests, 4 * cand.predicted.concurrency * frac * scale)))
+    profiles = {r.role: s.profile for r, s in zip(lay.roles, lay.shapes)}
+    res = simulator(roles, profiles, engine, load, slo, requests=n, seed=seed)
+    ok = res.slo_attainment >= slo.percentile / 100 - _SIM_SLACK
+    part = "" if frac == 1 else f", a {'+'.join(str(r.replicas) for r in roles)}-replica slice at {frac:.1%} of the load"
+    at = "" if scale == 1 else f" at {scale:.0%} load"
+    lines.append(f"simulator check of {_label(cand)}{at} ({n} requests{part}, seed {seed}): "
+                 f"p{slo.percentile:g} TTFT {res.ttft_at_percentile_ms:,.0f} ms, ITL {res.itl_at_percentile_ms:.1f} ms, "
+                 f"SLO attainment {res.slo_attainment:.0%} -> {'accepted' if ok else 'rejected'}")
+    sim = res.to_predicted()
+    predicted = sim.model_copy(update={"request_rate_per_s": rate / frac,
+                                       "concurrency": sim.concurrency / frac})
+    return ok, predicted
 
 
 def _scaled_roles(roles: tuple[RolePlan, ...], in_flight: float) -> tuple[tuple[RolePlan, ...], float]:

@@ -6,6 +6,8 @@ from types import SimpleNamespace
 
 import pytest
 
+from disagg_pipelines.simulate import simulate
+
 from disagg_pipelines import catalog
 from disagg_pipelines.domain import LengthDist, Precision, Slo, Workload
 from disagg_pipelines.domain.errors import InsufficientMemory, InvalidInput, NoFeasiblePlan
@@ -89,21 +91,37 @@ def test_short_prompts_stay_aggregated():
     assert any("mode agg" in line for line in p.explanation)
 
 
+def _rejecting(first_n: int, calls: list):
+    """The real simulator, with the SLO attainment of its first ``first_n`` results forced down to 20 %."""
+    def sim(roles, profiles, engine, workload, slo, *, requests, seed):
+        res = simulate(roles, profiles, engine, workload, slo, requests=requests, seed=seed)
+        calls.append(workload.request_rate_per_s)
+        return res.model_copy(update={"slo_attainment": 0.2}) if len(calls) <= first_n else res
+    return sim
+
+
 def test_simulator_check_rejects_and_falls_back():
     calls = []
-
-    def fake_sim(roles, profiles, engine, workload, slo, *, requests, seed):
-        calls.append(tuple(r.role for r in roles))
-        ok = len(calls) > 1                         # reject the analytic best, accept the next
-        return SimpleNamespace(slo_attainment=0.95 if ok else 0.2, ttft_at_percentile_ms=100.0,
-                               itl_at_percentile_ms=10.0)
-
-    p = plan(L8, H100, FP8, TRT, _wl(), Slo(ttft_ms=500, itl_ms=20), gpus=8, simulator=fake_sim, sim_requests=50)
+    p = plan(L8, H100, FP8, TRT, _wl(), Slo(ttft_ms=500, itl_ms=20), gpus=8, simulator=_rejecting(1, calls),
+             sim_requests=50)
     assert len(calls) == 2
     text = "\n".join(p.explanation)
-    assert "rejected" in text and "accepted" in text
-    assert p.predicted.slo_attainment == pytest.approx(0.95)
+    assert "-> rejected" in text and "-> accepted" in text
+    assert p.predicted.source == "simulation"
+    assert p.predicted.slo_attainment >= 0.87
     assert p.assumptions["simulator_check"] == "done"
+
+
+def test_no_candidate_passing_backs_off_the_load():
+    calls = []
+    p = plan(L8, H100, FP8, TRT, _wl(), Slo(ttft_ms=500, itl_ms=20), gpus=8, simulator=_rejecting(3, calls),
+             sim_requests=50)
+    assert len(calls) == 4                          # three candidates rejected, then the best at 85 % load
+    assert "at 85% of the analytic load" in "\n".join(p.explanation)
+    assert p.predicted.source == "simulation"
+    analytic = plan(L8, H100, FP8, TRT, _wl(), Slo(ttft_ms=500, itl_ms=20), gpus=8, simulator=None)
+    assert p.roles == analytic.roles
+    assert p.predicted.request_rate_per_s == pytest.approx(0.85 * analytic.predicted.request_rate_per_s, rel=1e-6)
 
 
 def test_impossible_slo_names_best_numbers():
