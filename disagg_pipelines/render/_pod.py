@@ -23,8 +23,10 @@ LABEL_ROLE = "disagg-pipelines.io/role"
 LABEL_ENTRY = "disagg-pipelines.io/entrypoint"       # "true" on the pod of an instance that serves HTTP
 ANN_PLAN_HASH = "disagg-pipelines.io/plan-hash"
 ANN_TOOL = "disagg-pipelines.io/tool-version"
-LLMD_ROLE = "llm-d.ai/role"                           # llm-d role label (prefill | decode | both)
-HTTP_PORT = 8000
+# llm-d role label read by its P/D scheduler filters (roleLabel "llm-d.ai/role", values prefill | decode | both;
+# llm-d/llm-d-inference-scheduler pkg/plugins/filter)
+LLMD_ROLE = "llm-d.ai/role"
+HTTP_PORT = 8000                                      # vLLM serve and trtllm-serve default; set explicitly for SGLang
 SHM_GIB = 16                                          # /dev/shm for NCCL and engine IPC
 CPU_PER_GPU = 8
 MEMORY_GIB_PER_GPU = 96                               # host RAM per GPU: room to stage one weight shard per GPU
@@ -128,6 +130,9 @@ def hf_token_env(ctx: Ctx) -> list[Obj]:
 
 
 def http_probes(path: str = "/health") -> Obj:
+    # GET /health answers 200 once the engine serves: vLLM (vllm/entrypoints/openai/api_server.py), SGLang
+    # (python/sglang/srt/entrypoints/http_server.py), trtllm-serve and its disaggregated server (tensorrt_llm/serve),
+    # vllm-router and sglang-router
     """Startup allows 30 min for weight loading; readiness gates traffic; liveness restarts a hung engine."""
     get = {"path": path, "port": HTTP_PORT, "scheme": "HTTP"}
     return {

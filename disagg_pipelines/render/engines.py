@@ -21,15 +21,22 @@ from disagg_pipelines.domain.plan import RolePlan
 from disagg_pipelines.render._pod import HTTP_PORT, Ctx, Obj
 
 IMAGES = {
+    # vLLM release image; the LWS guide runs vllm/vllm-openai (docs.vllm.ai/en/v0.11.0/deployment/frameworks/lws.html)
     "vllm": "vllm/vllm-openai:v0.11.0",
-    "sglang": "lmsysorg/sglang:v0.5.3-cu128",
+    # SGLang v0.5.3 tags are `v0.5.3` (release, all GPUs) and `v0.5.3-cu126`; there is no `-cu128` tag for this
+    # release (github.com/sgl-project/sglang PR #10671 "cleanup docker image", .github/workflows/release-docker.yml)
+    "sglang": "lmsysorg/sglang:v0.5.3",
+    # NGC release image of TensorRT-LLM 1.0.0 (catalog.ngc.nvidia.com/orgs/nvidia/teams/tensorrt-llm/containers/release)
     "trtllm": "nvcr.io/nvidia/tensorrt-llm/release:1.0.0",
 }
+# SGLang's default --disaggregation-bootstrap-port (python/sglang/srt/server_args.py, v0.5.3)
 SGLANG_BOOTSTRAP_PORT = 8998
-SGLANG_DIST_PORT = 5000
+SGLANG_DIST_PORT = 5000                # our choice for --dist-init-addr; any free port on the leader
+# VLLM_NIXL_SIDE_CHANNEL_PORT default (docs.vllm.ai/en/v0.11.0/features/nixl_connector_usage.html, "Environment
+# Variables"); VLLM_NIXL_SIDE_CHANNEL_HOST must be the pod's reachable address when P and D are on different hosts
 NIXL_SIDE_CHANNEL_PORT = 5600
-RAY_PORT = 6379
-SSH_PORT = 2222
+RAY_PORT = 6379                        # Ray head port used by vLLM's examples/online_serving/multi-node-serving.sh
+SSH_PORT = 2222                        # our choice: sshd for mpirun between TensorRT-LLM pods
 CONFIG_DIR = "/etc/disagg"
 GPU_MEMORY_FRACTION = 0.90
 
@@ -62,6 +69,9 @@ def config_files(ctx: Ctx) -> dict[str, str]:
         return {}
     files = {}
     for role in ctx.plan.roles:
+        # cache_transceiver_config.backend in DEFAULT|UCX|NIXL|MPI (CacheTransceiverConfig in
+        # tensorrt_llm/llmapi/llm_args.py; examples/disaggregated/README.md, TensorRT-LLM 1.0); context servers also
+        # set disable_overlap_scheduler (same README, ctx_extra-llm-api-config.yaml)
         opts: Obj = {"cache_transceiver_config": {"backend": "NIXL"}}
         if role.role == "prefill":
             opts["disable_overlap_scheduler"] = True       # context servers: required for disaggregated serving
@@ -98,7 +108,11 @@ def _vllm(ctx: Ctx, role: RolePlan, dist: Dist | None, leader: bool) -> EngineCm
     env = [{"name": "VLLM_NIXL_SIDE_CHANNEL_PORT", "value": str(NIXL_SIDE_CHANNEL_PORT)},
            _pod_ip_env("VLLM_NIXL_SIDE_CHANNEL_HOST")]
     if dist is not None and not leader:
+        # Multi-node over Ray as in the v0.11 LWS guide: workers join the head with `ray start --address=HEAD:6379
+        # --block` (examples/online_serving/multi-node-serving.sh, docs.vllm.ai/en/v0.11.0/deployment/frameworks/lws.html)
         return EngineCmd(_sh(f"exec ray start --address={dist.leader_host}:{RAY_PORT} --block"), env, entrypoint=False)
+    # `vllm serve` engine args (docs.vllm.ai/en/v0.11.0/cli/serve.html): --tensor-parallel-size,
+    # --pipeline-parallel-size, --max-num-seqs, --max-num-batched-tokens, --gpu-memory-utilization
     args = ["vllm", "serve", model, "--host", "0.0.0.0", "--port", str(HTTP_PORT), "--served-model-name", model,
             "--tensor-parallel-size", str(role.tp), "--pipeline-parallel-size", str(role.pp),
             "--max-num-seqs", str(role.max_batch), "--max-num-batched-tokens", str(role.max_num_batched_tokens),
@@ -109,6 +123,10 @@ def _vllm(ctx: Ctx, role: RolePlan, dist: Dist | None, leader: bool) -> EngineCm
     if kv_fp8:
         args += ["--kv-cache-dtype", "fp8"]
     if role.role != "aggregated":
+        # kv_producer / kv_consumer are the documented roles for prefill / decode instances on different machines
+        # ("Multi-Instance Setup" and "KV Role Options", docs.vllm.ai/en/v0.11.0/features/nixl_connector_usage.html).
+        # The same page notes NixlConnector does not act on kv_role (the router assigns P and D), and its
+        # single-host quick start uses kv_both; producer/consumer keeps the role visible in the manifest.
         kv_role = "kv_producer" if role.role == "prefill" else "kv_consumer"
         cfg = json.dumps({"kv_connector": "NixlConnector", "kv_role": kv_role}, separators=(",", ":"))
         args += ["--kv-transfer-config", cfg]
@@ -124,6 +142,9 @@ def _vllm(ctx: Ctx, role: RolePlan, dist: Dist | None, leader: bool) -> EngineCm
 
 def _sglang(ctx: Ctx, role: RolePlan, dist: Dist | None, leader: bool) -> EngineCmd:
     model = ctx.plan.model.name
+    # Flags as in SGLang v0.5.3 server_args.py: --tp-size/--pp-size, --max-running-requests, --chunked-prefill-size,
+    # --mem-fraction-static, --disaggregation-{mode,transfer-backend,bootstrap-port}, --nnodes/--node-rank/
+    # --dist-init-addr (docs.sglang.ai/advanced_features/server_arguments.html, pd_disaggregation.html)
     args = ["python3", "-m", "sglang.launch_server", "--model-path", model, "--served-model-name", model,
             "--host", "0.0.0.0", "--port", str(HTTP_PORT), "--tp-size", str(role.tp), "--pp-size", str(role.pp),
             "--max-running-requests", str(role.max_batch), "--chunked-prefill-size", str(role.max_num_batched_tokens),
@@ -147,6 +168,8 @@ def _sglang(ctx: Ctx, role: RolePlan, dist: Dist | None, leader: bool) -> Engine
 def _trtllm(ctx: Ctx, role: RolePlan, dist: Dist | None, leader: bool) -> EngineCmd:
     model = ctx.plan.model.name
     mounts = [{"name": "engine-config", "mountPath": CONFIG_DIR, "readOnly": True}]
+    # trtllm-serve options --tp_size/--pp_size/--ep_size/--max_batch_size/--max_num_tokens/
+    # --kv_cache_free_gpu_memory_fraction/--extra_llm_api_options/--backend (tensorrt_llm/commands/serve.py, 1.0)
     args = ["trtllm-serve", model, "--host", "0.0.0.0", "--port", str(HTTP_PORT), "--backend", "pytorch",
             "--tp_size", str(role.tp), "--pp_size", str(role.pp), "--ep_size", str(role.ep),
             "--max_batch_size", str(role.max_batch), "--max_num_tokens", str(role.max_num_batched_tokens),

@@ -2,8 +2,10 @@
 cliques) per multi-node role, the router clique started after the engines, ``topologyConstraint.pack`` (never the
 deprecated ``packDomain``) and the ClusterTopologyBinding it refers to.
 
-Follows Grove v0.1.0-alpha (grove.io/v1alpha1; docs/api-reference, docs/user-guide/environment-variables.md:
-GROVE_PCS_NAME, GROVE_PCS_INDEX, GROVE_PCSG_INDEX, GROVE_PCLQ_POD_INDEX, GROVE_HEADLESS_SERVICE).
+Follows Grove v0.1.0-alpha.12 (grove.io/v1alpha1, schema snapshot in ../shared/schemas/crds/SOURCES.md;
+docs/api-reference; docs/user-guide/environment-variables.md: GROVE_PCSG_NAME = <pcs>-<pcs-index>-<pcsg>,
+GROVE_PCSG_INDEX, GROVE_PCLQ_POD_INDEX, GROVE_HEADLESS_SERVICE). ``startsAfter``, ``topologyConstraint.pack`` and
+ClusterTopologyBinding field names are checked by schema validation against that snapshot.
 """
 
 from __future__ import annotations
@@ -20,7 +22,10 @@ def binding(ctx: Ctx) -> Obj:
 
 
 def _dist(role: RolePlan, leader_clique: str, worker: bool) -> engines.Dist:
-    group = f"$GROVE_PCS_NAME-$GROVE_PCS_INDEX-{role.role}-$GROVE_PCSG_INDEX"
+    # Sibling clique in the same PCSG replica: $GROVE_PCSG_NAME-$GROVE_PCSG_INDEX-<clique>; pod <clique>-<i> in the
+    # headless service $GROVE_HEADLESS_SERVICE (ai-dynamo/grove docs/user-guide/environment-variables.md). Workers
+    # take rank GROVE_PCLQ_POD_INDEX + 1 (pod index within the worker clique), as Dynamo's Grove deployer does.
+    group = "$GROVE_PCSG_NAME-$GROVE_PCSG_INDEX"
     leader = f"{group}-{leader_clique}-0.$GROVE_HEADLESS_SERVICE"
     workers = tuple(f"{group}-{role.role}-worker-{i}.$GROVE_HEADLESS_SERVICE" for i in range(role.nodes_per_replica - 1))
     rank = "$((GROVE_PCLQ_POD_INDEX + 1))" if worker else "0"

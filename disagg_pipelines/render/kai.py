@@ -11,6 +11,12 @@ from disagg_pipelines.domain.plan import RolePlan
 from disagg_pipelines.render import topology
 from disagg_pipelines.render._pod import Ctx, Obj, PodLayer, meta
 
+# Sources (kai-scheduler/KAI-Scheduler, v0.17): schedulerName and queue label as in docs/quickstart (the older
+# `runai/queue` label is the pre-v0.6 spelling); topology annotations on the top owner, read by the pod grouper
+# (docs/topology/README.md, pkg/podgrouper/podgrouper/plugins/defaultgrouper/default_grouper.go); LeaderWorkerSet
+# has its own grouper (pkg/podgrouper/podgrouper/plugins/leaderworkerset/lws_grouper.go); a hand-made PodGroup is
+# joined by the `pod-group-name` annotation and leaf subgroups by the `kai.scheduler/subgroup-name` label
+# (docs/developer/designs/subgroups, PodGroup scheduling.run.ai/v2alpha2).
 SCHEDULER = "kai-scheduler"
 QUEUE_LABEL = "kai.scheduler/queue"
 ANN_TOPOLOGY = "kai.scheduler/topology"

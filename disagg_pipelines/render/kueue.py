@@ -10,6 +10,10 @@ from disagg_pipelines.domain.plan import RolePlan
 from disagg_pipelines.render import topology
 from disagg_pipelines.render._pod import Ctx, Obj, PodLayer, meta
 
+# Label and TAS annotations: kubernetes-sigs/kueue apis/kueue/v1beta2 constants (PodSetGroupName =
+# "kueue.x-k8s.io/podset-group-name": "a unit of flavor assignment and topology domain fitting"); for LWS the same
+# required-topology and group-name annotations go on leaderTemplate and workerTemplate so one instance's leader and
+# workers share a domain (kueue.sigs.k8s.io/docs/tasks/run/leaderworkerset, "Configure Topology Aware Scheduling").
 QUEUE_LABEL = "kueue.x-k8s.io/queue-name"
 ANN_REQUIRED = "kueue.x-k8s.io/podset-required-topology"
 ANN_PREFERRED = "kueue.x-k8s.io/podset-preferred-topology"

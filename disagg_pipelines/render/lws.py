@@ -12,6 +12,9 @@ from disagg_pipelines.domain.plan import RolePlan
 from disagg_pipelines.render import engines, topology
 from disagg_pipelines.render._pod import Ctx, Obj, PodLayer, meta, role_template
 
+# 1:1 exclusive placement of a group per topology domain (lws.sigs.k8s.io/docs/reference/labels-annotations-and-
+# environment-variables; kubernetes-sigs/lws pkg/webhooks/pod_webhook.go). LWS injects LWS_LEADER_ADDRESS,
+# LWS_GROUP_SIZE and LWS_WORKER_INDEX into every pod (same reference page); subdomainPolicy Shared is the default.
 ANN_EXCLUSIVE = "leaderworkerset.sigs.k8s.io/exclusive-topology"
 LayerFn = Callable[[RolePlan], PodLayer]
 

@@ -18,7 +18,14 @@ from disagg_pipelines.render import engines
 from disagg_pipelines.render._pod import (HTTP_PORT, LABEL_ENTRY, LABEL_ROLE, Ctx, Obj, http_probes, labels, meta,
                                           selector)
 
-VLLM_ROUTER_IMAGE = "ghcr.io/vllm-project/router:v0.1.0"   # pin to the vllm-router release you run
+# vllm-router images are published to Docker Hub as vllm/vllm-router (`nightly`, `nightly-<date>-<sha>`); no versioned
+# image tag could be found, and the ghcr.io path used before does not appear anywhere upstream. The router is also
+# on PyPI as `vllm-router`. Flags --vllm-pd-disaggregation --prefill URL --decode URL: github.com/vllm-project/router
+# README.md ("Prefill-Decode Disaggregation", NIXL connector). Pin by digest in production.
+VLLM_ROUTER_IMAGE = "vllm/vllm-router:nightly"
+# sglang_router.launch_router --service-discovery / --prefill-selector / --decode-selector /
+# --service-discovery-port / --service-discovery-namespace / --bootstrap-port-annotation, default annotation key
+# `sglang.ai/bootstrap-port` (sgl-project/sglang sgl-router/py_src/sglang_router/router_args.py, v0.5.3)
 SGLANG_BOOTSTRAP_ANNOTATION = "sglang.ai/bootstrap-port"
 REPLICAS = 2
 
@@ -73,6 +80,8 @@ def config_files(ctx: Ctx) -> dict[str, str]:
     if ctx.target.engine != "trtllm":
         return {}
     host = lambda role: f"{ctx.role_name(role)}.{ctx.namespace}.svc:{HTTP_PORT}"  # noqa: E731
+    # disagg_config.yaml keys hostname/port/backend/context_servers/generation_servers{num_instances,urls}
+    # (NVIDIA/TensorRT-LLM examples/disaggregated/README.md, 1.0)
     cfg = {"hostname": "0.0.0.0", "port": HTTP_PORT, "backend": "pytorch",
            "context_servers": {"num_instances": 1, "urls": [host("prefill")]},
            "generation_servers": {"num_instances": 1, "urls": [host("decode")]}}

@@ -14,6 +14,8 @@ from disagg_pipelines.domain.errors import InvalidInput
 from disagg_pipelines.domain.gpu import GpuSpec
 from disagg_pipelines.domain.plan import RolePlan
 
+# Well-known node labels (kubernetes.io/docs/reference/labels-annotations-taints/). The NVLink-domain label per GPU
+# type (e.g. nvidia.com/gpu.clique from GPU Feature Discovery) comes from the GPU catalog, not from here.
 HOSTNAME = "kubernetes.io/hostname"
 ZONE = "topology.kubernetes.io/zone"
 

@@ -11,6 +11,11 @@ from disagg_pipelines.domain.plan import RolePlan
 from disagg_pipelines.render import topology
 from disagg_pipelines.render._pod import Ctx, Obj, PodLayer, meta
 
+# Pods join a PodGroup by the `scheduling.k8s.io/group-name` annotation and a queue by
+# `scheduling.volcano.sh/queue-name` (volcano-sh/volcano pkg/apis scheduling/v1beta1 labels.go, v1.16). For LWS,
+# the controller creates one PodGroup per group when installed with
+# `gangSchedulingManagement.schedulerProvider: volcano` (kubernetes-sigs/lws controller config, >= v0.7; its
+# hack/e2e-test.sh writes that field); the pods then only need schedulerName: volcano.
 SCHEDULER = "volcano"
 ANN_GROUP = "scheduling.k8s.io/group-name"
 ANN_QUEUE = "scheduling.volcano.sh/queue-name"
