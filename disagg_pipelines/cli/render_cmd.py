@@ -46,7 +46,7 @@ def _load_topology(path: Path):  # noqa: ANN202
 @click.command("render")
 @click.option("--plan", "plan_path", type=click.Path(path_type=Path, dir_okay=False), required=True,
               help="plan.json written by `disagg plan`.")
-@click.option("--workload", type=click.Choice(["lws", "disaggregatedset", "grove", "deployment"]), required=True)
+@click.option("--workload", type=click.Choice(["lws", "disaggregatedset", "grove", "deployment", "dynamo"]), required=True)
 @click.option("--scheduler", type=click.Choice(["default", "kai", "volcano", "kueue"]), default="default",
               show_default=True)
 @click.option("--engine", type=click.Choice(["vllm", "sglang", "trtllm"]), default=None,

@@ -8,7 +8,7 @@ from pydantic import Field
 
 from disagg_pipelines.domain.strict import Strict
 
-WorkloadApi = Literal["lws", "disaggregatedset", "grove", "deployment"]
+WorkloadApi = Literal["lws", "disaggregatedset", "grove", "deployment", "dynamo"]
 Scheduler = Literal["default", "kai", "volcano", "kueue"]
 
 

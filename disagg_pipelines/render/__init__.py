@@ -3,6 +3,7 @@
 Layers: ``_pod`` base (names, labels, container, pod spec) -> scheduler (``kai`` / ``volcano`` / ``kueue``: labels,
 annotations, PodGroups, queues, topology objects) -> topology (``topology``: the level each instance packs into)
 -> workload (``lws`` / ``disaggregatedset`` / ``grove`` / ``deployment``) -> ``router`` and ``autoscale``.
+``dynamo`` is its own path: one DynamoGraphDeployment whose operator builds the pods, router and Services.
 Pure: no clock, no environment, no files; names derive from the plan hash.
 """
 
@@ -12,14 +13,15 @@ from disagg_pipelines import __version__
 from disagg_pipelines.domain.bundle import DeploymentBundle, Target
 from disagg_pipelines.domain.errors import UnsupportedTarget
 from disagg_pipelines.domain.plan import Plan, RolePlan
-from disagg_pipelines.render import (_pod, autoscale, deployment, disaggregatedset, engines, grove, kai, kueue, lws,
-                                     router, topology, volcano)
+from disagg_pipelines.render import (_pod, autoscale, deployment, disaggregatedset, dynamo, engines, grove, kai, kueue,
+                                     lws, router, topology, volcano)
 
 SCHEDULERS_BY_WORKLOAD = {
     "lws": ("default", "kai", "volcano", "kueue"),
     "disaggregatedset": ("default", "kai"),
     "grove": ("default", "kai"),
     "deployment": ("default", "kai", "volcano", "kueue"),
+    "dynamo": ("default", "kai"),
 }
 
 
@@ -38,6 +40,10 @@ def check_target(plan: Plan, target: Target) -> None:
                                 "through a DisaggregatedSetRoleScaler); use --workload lws or grove for per-role HPAs")
     if target.workload == "deployment":
         deployment.check(list(plan.roles))
+    if target.workload == "dynamo" and target.autoscale:
+        raise UnsupportedTarget("--autoscale with --workload dynamo is not supported (Dynamo scales through its "
+                                "planner or a DynamoGraphDeploymentScalingAdapter); drop --autoscale, or use "
+                                "--workload lws, grove or deployment for per-role HPAs")
 
 
 def render(plan: Plan, target: Target) -> DeploymentBundle:
@@ -49,6 +55,8 @@ def render(plan: Plan, target: Target) -> DeploymentBundle:
     if target.scheduler == "default" and any(r.nodes_per_replica > 1 for r in roles):
         ctx.warnings.append("--scheduler default has no gang scheduling: pods of a multi-node instance may start "
                             "partially and hold GPUs; use --scheduler kai, volcano or kueue")
+    if target.workload == "dynamo":
+        return _render_dynamo(ctx, roles)
     if target.engine == "trtllm" and any(r.nodes_per_replica > 1 for r in roles):
         ctx.notes.append(f"TensorRT-LLM multi-node instances run mpirun over ssh: create Secret "
                          f"{engines.mpi_ssh_secret(ctx)!r} (authorized_keys, id_ed25519, config) first")
@@ -91,10 +99,31 @@ def render(plan: Plan, target: Target) -> DeploymentBundle:
     elif scale and target.workload == "deployment":
         objects += [autoscale.hpa(ctx, r, "apps/v1", "Deployment") for r in roles]
 
+    return _bundle(ctx, objects)
+
+
+def _render_dynamo(ctx: _pod.Ctx, roles: list[RolePlan]) -> DeploymentBundle:
+    """Plan ConfigMap, engine ConfigMap (TensorRT-LLM), the DynamoGraphDeployment, worker PDBs (the operator brings
+    its own service accounts, Services and router)."""
+    if ctx.target.engine == "trtllm" and any(r.nodes_per_replica > 1 for r in roles):
+        ctx.notes.append("TensorRT-LLM multi-node components run mpirun over ssh with the Dynamo operator's MPI "
+                         "secret: install the operator with its mpiRun secret configured")
+    objects: list[_pod.Obj] = [_pod.plan_config_map(ctx)]
+    files = engines.config_files(ctx)
+    if files:
+        objects.append({"apiVersion": "v1", "kind": "ConfigMap",
+                        "metadata": _pod.meta(ctx, f"{ctx.name}-engine", "engine"), "data": files})
+    objects += dynamo.render(ctx, roles)
+    objects += [_pod.pdb(ctx, r) for r in roles]
+    return _bundle(ctx, objects)
+
+
+def _bundle(ctx: _pod.Ctx, objects: list[_pod.Obj]) -> DeploymentBundle:
+    plan = ctx.plan
     gpus = _pod.requested_gpus(objects, plan.gpu.resource_name)
     if gpus != plan.total_gpus:
         raise RuntimeError(f"rendered workloads request {gpus} GPUs, plan has {plan.total_gpus}: renderer bug")
-    return DeploymentBundle(name=ctx.name, plan_hash=digest, tool_version=__version__, target=target,
+    return DeploymentBundle(name=ctx.name, plan_hash=ctx.digest, tool_version=__version__, target=ctx.target,
                             objects=tuple(objects), total_gpus=gpus, warnings=tuple(ctx.warnings),
                             notes=tuple(ctx.notes))
 

@@ -224,6 +224,10 @@ def requested_gpus(objects: list[Obj] | tuple[Obj, ...], resource: str = "nvidia
                 mult = in_group[clq["name"]]["replicas"] if clq["name"] in in_group else 1
                 per_set += mult * clq["spec"]["replicas"] * _pod_gpus(clq["spec"]["podSpec"], resource)
             total += obj["spec"]["replicas"] * per_set
+        elif kind == "DynamoGraphDeployment":           # replicas x multinode.nodeCount x GPUs of the main pod
+            for comp in obj["spec"]["components"]:
+                nodes = comp.get("multinode", {}).get("nodeCount", 1)
+                total += comp.get("replicas", 1) * nodes * _pod_gpus(comp["podTemplate"]["spec"], resource)
     return total
 
 

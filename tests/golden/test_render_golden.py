@@ -19,7 +19,7 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 CASES_DIRS = ["llama-70b-h100-disagg", "llama-405b-h100-multinode"]
 COMBOS = [("lws", s) for s in ("default", "kai", "volcano", "kueue")] + [
     ("disaggregatedset", "default"), ("disaggregatedset", "kai"), ("grove", "default"), ("grove", "kai"),
-    ("deployment", "default"), ("deployment", "volcano")]
+    ("deployment", "default"), ("deployment", "volcano"), ("dynamo", "default"), ("dynamo", "kai")]
 ENGINES = ("vllm", "sglang", "trtllm")
 
 

@@ -27,7 +27,7 @@ def all_targets(plan: Plan):
         if workload == "deployment" and multi:
             continue
         for sched, engine, scale in itertools.product(scheds, ENGINES, (False, True)):
-            if workload == "disaggregatedset" and scale:
+            if workload in ("disaggregatedset", "dynamo") and scale:
                 continue
             yield Target(workload=workload, scheduler=sched, engine=engine, autoscale=scale)
 
@@ -49,6 +49,9 @@ def pod_specs(obj):
         return [p for r in obj["spec"]["roles"] for p in lws(r["spec"], obj["spec"]["slices"])]
     if k == "Deployment":
         return [(obj["spec"]["template"]["spec"], obj["spec"]["replicas"])]
+    if k == "DynamoGraphDeployment":
+        return [(c["podTemplate"]["spec"], c["replicas"] * c.get("multinode", {}).get("nodeCount", 1))
+                for c in obj["spec"]["components"]]
     if k == "PodCliqueSet":
         tpl = obj["spec"]["template"]
         grp = {c: g["replicas"] for g in tpl.get("podCliqueScalingGroups", []) for c in g["cliqueNames"]}
@@ -239,3 +242,64 @@ def test_write_bundle_leaves_nothing_half_written(tmp_path: Path) -> None:
 def test_yaml_quotes_boolean_like_strings() -> None:
     assert yaml.safe_load(emit.to_yaml({"v": "on", "w": "no"})) == {"v": "on", "w": "no"}
     assert "'on'" in emit.to_yaml({"v": "on"})
+
+
+# ---- dynamo: one DynamoGraphDeployment ------------------------------------------------------------------------
+@pytest.mark.parametrize("plan", [P70, P405], ids=["70b", "405b"])
+@pytest.mark.parametrize("engine", ENGINES)
+def test_dynamo_graph_has_frontend_and_role_workers_with_the_plans_gpus(plan: Plan, engine: str) -> None:
+    b = render.render(plan, Target(workload="dynamo", engine=engine))
+    (dgd,) = of_kind(b, "DynamoGraphDeployment")
+    assert dgd["apiVersion"] == "nvidia.com/v1beta1"
+    comps = {c["name"]: c for c in dgd["spec"]["components"]}
+    assert set(comps) == {"frontend"} | {r.role for r in plan.roles}
+    for r in plan.roles:
+        c = comps[r.role]
+        (main,) = c["podTemplate"]["spec"]["containers"]
+        assert main["name"] == "main" and main["command"] == ["python3", "-m", f"dynamo.{engine}"]
+        assert c["type"] == {"prefill": "prefill", "decode": "decode", "aggregated": "worker"}[r.role]
+        assert c["replicas"] == r.replicas
+        assert c.get("multinode", {}).get("nodeCount", 1) == r.nodes_per_replica
+        assert int(main["resources"]["limits"]["nvidia.com/gpu"]) * r.nodes_per_replica == r.gpus_per_replica
+        args = main["args"]
+        assert args[args.index("--disaggregation-mode") + 1] == r.role
+    gpus = sum(int(c["resources"]["limits"].get("nvidia.com/gpu", 0)) * n
+               for spec, n in pod_specs(dgd) for c in spec["containers"])
+    assert gpus == plan.total_gpus == b.total_gpus
+
+
+def test_dynamo_frontend_serves_http_and_routes_within_the_graph() -> None:
+    b = render.render(P70, Target(workload="dynamo", engine="sglang"))
+    (dgd,) = of_kind(b, "DynamoGraphDeployment")
+    fronts = [c for c in dgd["spec"]["components"] if c["type"] == "frontend"]
+    assert len(fronts) == 1
+    (main,) = fronts[0]["podTemplate"]["spec"]["containers"]
+    assert main["command"] == ["python3", "-m", "dynamo.frontend"]
+    assert main["args"][main["args"].index("--http-port") + 1] == "8000"
+    assert "nvidia.com/gpu" not in main["resources"]["limits"]
+    # the frontend discovers workers in the graph's own Dynamo namespace: no component may leave it
+    assert not any(c.get("globalDynamoNamespace") for c in dgd["spec"]["components"])
+    # nothing of the standalone router path is rendered beside the graph
+    assert not [o for o in b.objects if o["kind"] in ("Deployment", "Service", "Role")]
+
+
+def test_dynamo_secrets_only_via_secret_key_ref_and_kai_queue_annotation() -> None:
+    b = render.render(P405, Target(workload="dynamo", scheduler="kai", engine="vllm", queue="team-a"))
+    (dgd,) = of_kind(b, "DynamoGraphDeployment")
+    assert dgd["spec"]["env"] == [{"name": "HF_TOKEN", "valueFrom": {"secretKeyRef": {"name": "hf-token",
+                                                                                       "key": "token"}}}]
+    text = json.dumps(dgd)
+    assert "HF_TOKEN" in text and text.count('"secretKeyRef"') == 1
+    for c in dgd["spec"]["components"]:
+        for ctr in c["podTemplate"]["spec"]["containers"]:
+            assert all("value" not in e for e in ctr.get("env", []) if "TOKEN" in e["name"])
+    assert dgd["metadata"]["annotations"]["nvidia.com/kai-scheduler-queue"] == "team-a"
+    plain = render.render(P405, Target(workload="dynamo", engine="vllm"))
+    assert "nvidia.com/kai-scheduler-queue" not in of_kind(plain, "DynamoGraphDeployment")[0]["metadata"]["annotations"]
+
+
+def test_dynamo_rejects_autoscale_and_other_schedulers() -> None:
+    with pytest.raises(UnsupportedTarget, match="--autoscale with --workload dynamo"):
+        render.render(P70, Target(workload="dynamo", engine="vllm", autoscale=True))
+    with pytest.raises(UnsupportedTarget, match="--workload dynamo does not support --scheduler volcano"):
+        render.render(P70, Target(workload="dynamo", scheduler="volcano", engine="vllm"))
