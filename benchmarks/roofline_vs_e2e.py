@@ -22,7 +22,7 @@ from disagg_pipelines import catalog  # noqa: E402
 from disagg_pipelines.domain.precision import Precision  # noqa: E402
 from disagg_pipelines.profile import profile  # noqa: E402
 
-MODELS = {"llama-3.1-8b": "meta-llama/Llama-3.1-8B", "qwen3-8b": "Qwen/Qwen3-8B", "qwen3-32b": "Qwen/Qwen3-32B"}
+MODELS = {"llama-3.1-8b": "meta-llama/Llama-3.1-8B", "qwen3-8b": "Qwen/Qwen3-8B"}
 
 
 def compare(path: Path) -> dict[str, float]:

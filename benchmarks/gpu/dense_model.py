@@ -80,8 +80,6 @@ class DecoderShape:
 CONFIGS: dict[str, DecoderShape] = {
     "llama-3.1-8b": DecoderShape("llama-3.1-8b", 32, 4096, 32, 8, 128, 14336, 128256, False, 500000.0, 1e-5),
     "qwen3-8b": DecoderShape("qwen3-8b", 36, 4096, 32, 8, 128, 12288, 151936, True, 1000000.0, 1e-6),
-    # https://huggingface.co/Qwen/Qwen3-32B/blob/main/config.json; 61 GiB of bf16 weights leave ~14 GiB of KV on 80 GB
-    "qwen3-32b": DecoderShape("qwen3-32b", 64, 5120, 64, 8, 128, 25600, 151936, True, 1000000.0, 1e-6),
     "tiny": DecoderShape("tiny", 2, 64, 4, 2, 16, 128, 256, False, 10000.0, 1e-5),
     "tiny-qk": DecoderShape("tiny-qk", 2, 64, 4, 2, 16, 96, 320, True, 10000.0, 1e-6),
 }
