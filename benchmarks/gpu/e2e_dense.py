@@ -18,6 +18,9 @@ Run (one GPU, about 2 to 3 minutes for both configs on an H100):
     python3 benchmarks/gpu/e2e_dense.py --configs llama-3.1-8b,qwen3-8b --out $OUT/e2e_dense.json
 Compiled layers, one config (about 2 to 3 minutes, most of it compiling):
     python3 benchmarks/gpu/e2e_dense.py --configs llama-3.1-8b --compile --out $OUT/e2e_dense_compiled.json
+GPU kernel time per category (GEMM, attention, fused, norm, other) of a 4k prefill and a batch-64 decode step,
+from torch.profiler, without the timed points (README: Kernel breakdown):
+    python3 benchmarks/gpu/e2e_dense.py --configs llama-3.1-8b --compile --kernel-breakdown --phases none
 CPU smoke run (seconds; with --compile, under a minute):
     python3 benchmarks/gpu/e2e_dense.py --quick --device cpu --out /tmp/e2e_dense.json
 """
@@ -43,6 +46,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))     # the model lives beside this script
 from dense_model import (CONFIGS, DecoderShape, DenseDecoder, KvViews, LayerCompiler, attend,  # noqa: E402
                          kv_views)
+from kernel_breakdown import breakdown_step, format_breakdown  # noqa: E402
 
 __all__ = ["CONFIGS", "DecoderShape", "DenseDecoder", "KvViews", "LayerCompiler", "attend", "kv_views", "main"]
 
@@ -64,6 +68,11 @@ class Sweep:
     prefill_iters: int
     decode_warmup: int
     decode_replays: int
+    breakdown_isl: int            # --kernel-breakdown: one prefill of this many tokens at batch 1 ...
+    breakdown_batch: int          # ... and one decode step of this batch at this context
+    breakdown_context: int
+    breakdown_warmup: int
+    breakdown_reps: int           # profiled steps of each
 
 
 FULL_SWEEP = Sweep(
@@ -72,10 +81,12 @@ FULL_SWEEP = Sweep(
     decode_contexts=(1024, 2048, 4096),
     eager_batches=(1, 64),
     prefill_warmup=3, prefill_iters=10, decode_warmup=3, decode_replays=20,
+    breakdown_isl=4096, breakdown_batch=64, breakdown_context=2048, breakdown_warmup=2, breakdown_reps=3,
 )
 QUICK_SWEEP = Sweep(
     prefill_isl=(64,), decode_batches=(1, 4), decode_contexts=(32,), eager_batches=(1,),
     prefill_warmup=1, prefill_iters=1, decode_warmup=1, decode_replays=1,
+    breakdown_isl=64, breakdown_batch=4, breakdown_context=32, breakdown_warmup=1, breakdown_reps=2,
 )
 
 
@@ -269,7 +280,8 @@ class Runner:
         self.doc["configs"][shape.name] = info
         attn = probe_attention(shape, dev, self.dtype, self.args.sdpa_backend)
         info.update(attn)
-        max_positions = max(max(sweep.prefill_isl), max(sweep.decode_contexts) + 1)
+        max_positions = max(max(sweep.prefill_isl), max(sweep.decode_contexts) + 1, sweep.breakdown_isl,
+                            sweep.breakdown_context + 1)
         model = DenseDecoder(shape, dev, self.dtype, attn["gqa_mode"], max_positions)
         if self.compiler:
             self.compiler.reset()                 # this shape's graphs and counts start from nothing
@@ -298,6 +310,10 @@ class Runner:
                 torch.cuda.empty_cache()
             if "decode" in self.args.phases:
                 self.run_decode(shape, model, info, dtype_bytes, gen)
+            if self.args.kernel_breakdown:
+                if cuda:
+                    torch.cuda.empty_cache()
+                self.run_breakdown(shape, model, dtype_bytes, gen)
         del model
         if cuda:
             info["peak_memory_allocated_bytes"] = torch.cuda.max_memory_allocated(dev)
@@ -337,6 +353,93 @@ class Runner:
                     self.measure(point, lambda: self.time_decode(point, model, k_store, v_store, graph, gen))
                     graph_failed = point["error"] is not None
         del k_store, v_store
+
+    def run_breakdown(self, shape: DecoderShape, model: DenseDecoder, dtype_bytes: int,
+                      gen: torch.Generator) -> None:
+        """--kernel-breakdown: torch.profiler around a few prefill steps and a few eager-launched decode steps
+        (compiled layers with --compile), plus, on CUDA, a few replays of the same decode step's CUDA graph (some
+        torch versions show no kernels for a replay; the entry says what the profiler saw). Failures are recorded."""
+        dev, sw, cuda = self.device, self.sweep, self.device.type == "cuda"
+        entry: dict[str, Any] = {"compiled": self.compiler is not None}
+        self.doc["kernel_breakdown"][shape.name] = entry
+        t0 = time.monotonic()
+        late = (f"time budget of {self.args.time_budget_s:.0f} s used up (--time-budget-s)"
+                if time.monotonic() > self.deadline else None)
+        isl, batch, ctx = sw.breakdown_isl, sw.breakdown_batch, sw.breakdown_context
+        ids = torch.randint(0, shape.vocab_size, (1, isl), device=dev, generator=gen)
+        pos = torch.arange(isl, device=dev)[None]
+        entry["prefill"] = {"batch": 1, "isl_tokens": isl, "launch": "eager", "skipped_reason": late}
+        if late is None:
+            entry["prefill"].update(breakdown_step(lambda: model.forward(ids, pos), dev, sw.breakdown_warmup,
+                                                   sw.breakdown_reps))
+        del ids, pos
+        self.write()
+        budget, how = kv_budget_bytes(dev, self.args.kv_budget_gib)
+        need = batch * (ctx + 1) * shape.kv_bytes_per_token(dtype_bytes)
+        common = {"batch": batch, "context_tokens": ctx, "skipped_reason": late or (
+            None if need <= budget else f"kv cache needs {need / GIB:.3g} GiB, budget {budget / GIB:.3g} GiB ({how})")}
+        entry["decode"] = {**common, "launch": "eager (no graph)"}
+        if cuda:
+            entry["decode_graph"] = {**common, "launch": "cuda graph replay"}
+        if common["skipped_reason"] is None:
+            try:
+                self.breakdown_decode(entry, shape, model, gen)
+            except Exception as exc:  # noqa: BLE001 - e.g. out of memory for the cache: recorded, the run goes on
+                entry["decode"]["error"] = f"{type(exc).__name__}: {' '.join(str(exc).split())[:400]}"
+                if cuda:
+                    with contextlib.suppress(Exception):
+                        torch.cuda.synchronize()
+                        torch.cuda.empty_cache()
+        entry["wall_s"] = round(time.monotonic() - t0, 2)
+        self.write()
+        print(f"[{time.monotonic() - self.t0:6.1f}s] {shape.name:<13} kernel breakdown in {entry['wall_s']:.1f} s",
+              flush=True)
+
+    def breakdown_decode(self, entry: dict[str, Any], shape: DecoderShape, model: DenseDecoder,
+                         gen: torch.Generator) -> None:
+        dev, sw = self.device, self.sweep
+        batch, ctx = sw.breakdown_batch, sw.breakdown_context
+        n_elems = batch * (ctx + 1) * shape.kv_size
+        k_store = [torch.randn(n_elems, device=dev, dtype=self.dtype, generator=gen)
+                   for _ in range(shape.num_layers)]
+        v_store = [torch.randn(n_elems, device=dev, dtype=self.dtype, generator=gen)
+                   for _ in range(shape.num_layers)]
+        cache = kv_views(k_store, v_store, shape, batch, ctx + 1)
+        d_ids = torch.randint(0, shape.vocab_size, (batch, 1), device=dev, generator=gen)
+        d_pos = torch.full((batch, 1), ctx, device=dev, dtype=torch.long)
+
+        def step() -> torch.Tensor:
+            return model.forward(d_ids, d_pos, cache, write_pos=ctx)
+
+        entry["decode"].update(breakdown_step(step, dev, sw.breakdown_warmup, sw.breakdown_reps))
+        self.write()
+        if dev.type == "cuda":
+            self.breakdown_graph(entry, step)
+        del k_store, v_store, cache
+
+    def breakdown_graph(self, entry: dict[str, Any], step: Callable[[], torch.Tensor]) -> None:
+        """Profile replays of the decode step's CUDA graph; note whether the profiler saw its kernels."""
+        graph_entry = entry["decode_graph"]
+        try:
+            if self.side_stream is None:
+                self.side_stream = torch.cuda.Stream()
+            cuda_graph, _out = capture_graph(step, self.sweep.breakdown_warmup, self.side_stream)
+        except Exception as exc:  # noqa: BLE001 - recorded; the eager breakdown stands
+            graph_entry["error"] = f"capture failed: {type(exc).__name__}: {' '.join(str(exc).split())[:300]}"
+            return
+        try:
+            graph_entry.update(breakdown_step(cuda_graph.replay, self.device, self.sweep.breakdown_warmup,
+                                              self.sweep.breakdown_reps))
+        finally:
+            del cuda_graph, _out
+        eager = entry["decode"]
+        seen = graph_entry.get("source") == "cuda kernels" and graph_entry.get("events_per_step", 0) > 0
+        graph_entry["kernels_visible"] = seen
+        if seen and eager.get("events_per_step"):
+            graph_entry["note"] = (f"profiler saw {graph_entry['events_per_step']:g} device events per replay "
+                                   f"vs {eager['events_per_step']:g} per eager-launched step")
+        elif graph_entry.get("error") is None:
+            graph_entry["note"] = "profiler saw no kernels inside the graph replays; use the eager-launched entry"
 
     def time_prefill(self, point: dict[str, Any], model: DenseDecoder, ids: torch.Tensor,
                      pos: torch.Tensor) -> list[float]:
@@ -480,6 +583,20 @@ def print_tables(doc: dict[str, Any], sweep: Sweep) -> None:
         print(f"  failed {p['config']} {p['phase']} B={p['batch']}: {p['error']}")
 
 
+def print_breakdowns(doc: dict[str, Any]) -> None:
+    for name, entry in doc["kernel_breakdown"].items():
+        mode = "compiled layers" if entry["compiled"] else "eager layers"
+        for key in ("prefill", "decode", "decode_graph"):
+            if key not in entry:
+                continue
+            e = entry[key]
+            what = (f"prefill B=1 isl={e['isl_tokens']}" if key == "prefill"
+                    else f"decode B={e['batch']} ctx={e['context_tokens']}")
+            print("\n" + "\n".join(format_breakdown(f"{name}: kernel breakdown, {what}, {mode}, {e['launch']}", e)))
+            if e.get("note"):
+                print(f"  note: {e['note']}")
+
+
 # ----------------------------------------------------------------------------------------------------- entry point
 
 def default_out() -> Path:
@@ -508,11 +625,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                     help="run each layer's pre- and post-attention work through torch.compile (Inductor, default "
                          "mode): fused elementwise ops, cuBLAS matmuls; decode graphs are captured after compiling")
     ap.add_argument("--phases", default="prefill,decode",
-                    help="comma-separated phases to run, from prefill, decode (default both)")
+                    help="comma-separated phases to run, from prefill, decode (default both); 'none' (with "
+                         "--kernel-breakdown) times no points and runs the breakdown alone")
+    ap.add_argument("--kernel-breakdown", action="store_true",
+                    help="after the points, profile a few prefill and decode steps (torch.profiler) and record "
+                         "GPU kernel time per category (GEMM, attention, fused, norm, other) and the top kernels")
     args = ap.parse_args(argv)
     phases = tuple(p.strip() for p in args.phases.split(",") if p.strip())
-    if not phases or set(phases) - set(PHASES):
-        ap.error(f"--phases {args.phases!r}: pick one or both of {', '.join(PHASES)}")
+    if phases == ("none",) and args.kernel_breakdown:
+        phases = ()
+    elif not phases or set(phases) - set(PHASES):
+        ap.error(f"--phases {args.phases!r}: pick one or both of {', '.join(PHASES)}"
+                 " (or 'none' with --kernel-breakdown)")
     args.phases = phases
     return args
 
@@ -548,10 +672,11 @@ def main(argv: list[str] | None = None) -> int:
         "settings": {**dataclasses.asdict(sweep), "quick": args.quick, "dtype": args.dtype,
                      "sdpa_backend_requested": args.sdpa_backend, "time_budget_s": args.time_budget_s,
                      "phases": list(args.phases), "compile": args.compile,
+                     "kernel_breakdown": args.kernel_breakdown,
                      "compile_mode": COMPILE_MODE if args.compile else None,
                      "kv_margin": "10 % of free memory after weights, plus 1 GiB reserve",
                      "timing": "CUDA events around each call, device synchronised before each; median/p10/p90"},
-        "configs": {}, "points": [], "sanity": {}, "wall_s": None, "complete": False,
+        "configs": {}, "points": [], "sanity": {}, "kernel_breakdown": {}, "wall_s": None, "complete": False,
     }
     runner = Runner(args, device, dtype, sweep, out, doc)
     env = doc["environment"]
@@ -571,6 +696,7 @@ def main(argv: list[str] | None = None) -> int:
     doc["complete"] = True
     runner.write()
     print_tables(doc, sweep)
+    print_breakdowns(doc)
     print(f"e2e_dense: wrote {out}")
     return 0
 

@@ -247,3 +247,66 @@ def test_a_config_whose_compiles_keep_failing_stops_compiling(e2e: ModuleType, t
     assert [p["phase"] for p in points] == ["prefill", "decode", "decode"]
     assert all("refused to compile attn_in" in p["error"] for p in points[:2]), points
     assert points[2]["error"] is None and "failed to compile" in points[2]["skipped_reason"]
+
+
+def test_kernel_breakdown_alone_records_categories_whose_shares_sum_to_one(e2e: ModuleType, tmp_path: Path,
+                                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    """--kernel-breakdown --phases none on CPU: no timed points, one profiled prefill and decode entry per config.
+    CPU has no kernels, so the aten ops (self time) stand in for them; the matmuls must land in 'gemm' and SDPA in
+    'attention', and the top list must be sorted and no longer than 15."""
+    out = tmp_path / "e2e.json"
+    assert e2e.main(["--quick", "--device", "cpu", "--kernel-breakdown", "--phases", "none", "--out", str(out)]) == 0
+    doc = json.loads(out.read_text())
+    assert doc["complete"] is True and doc["points"] == [] and doc["settings"]["kernel_breakdown"] is True
+    entry = doc["kernel_breakdown"]["tiny"]
+    assert entry["compiled"] is False and "decode_graph" not in entry       # graphs need cuda
+    assert (entry["prefill"]["isl_tokens"], entry["decode"]["batch"], entry["decode"]["context_tokens"]) == (64, 4, 32)
+    for key in ("prefill", "decode"):
+        e = entry[key]
+        assert e["error"] is None and e["skipped_reason"] is None and e["source"] == "cpu ops (self time)", e
+        assert e["reps"] == 2 and e["total_ms_per_step"] > 0
+        cats = e["categories"]
+        assert set(cats) == {"gemm", "attention", "fused", "norm", "other"}
+        assert sum(c["share"] for c in cats.values()) == pytest.approx(1.0, abs=1e-4)
+        assert sum(c["ms_per_step"] for c in cats.values()) == pytest.approx(e["total_ms_per_step"], rel=1e-3)
+        assert cats["gemm"]["ms_per_step"] > 0 and cats["attention"]["ms_per_step"] > 0
+        assert cats["fused"]["ms_per_step"] == 0                              # eager layers: nothing Inductor-made
+        top = e["top_kernels"]
+        assert 0 < len(top) <= 15 and [k["ms_per_step"] for k in top] == sorted((k["ms_per_step"] for k in top),
+                                                                                  reverse=True)
+        # 2 layers x (qkv, o, gate_up, down) + lm_head = 9 matmuls per step
+        mm = next(k for k in top if k["name"] == "aten::mm")
+        assert mm["category"] == "gemm" and mm["calls_per_step"] == 9
+    printed = capsys.readouterr().out
+    assert "kernel breakdown, prefill B=1 isl=64" in printed and "top 15 by time" in printed
+
+
+def test_kernel_names_fall_in_the_documented_categories(e2e: ModuleType) -> None:
+    kb = sys.modules["kernel_breakdown"]
+    cases = {
+        "nvjet_tst_128x256_64x4_1x2_h_bz_coopA_NTN": "gemm",
+        "sm90_xmma_gemm_bf16bf16_bf16f32_f32_tn_n_tilesize128x256x64": "gemm",
+        "void cutlass::Kernel2<cutlass_80_tensorop_bf16_s16816gemm_relu_bf16_64x64_64x4_tn_align8>(...)": "gemm",
+        "void gemv2T_kernel_val<int, int, __nv_bfloat16, float, float, 128, 16, 4, 4, false>(...)": "gemm",
+        "void pytorch_flash::flash_fwd_kernel<Flash_fwd_kernel_traits<128, 128, 64, 4, cutlass::bfloat16_t>>(...)":
+            "attention",
+        "fmha_cutlassF_bf16_aligned_64x64_rf_sm80": "attention",
+        "triton_red_fused__to_copy_add_mean_mul_pow_rsqrt_0": "fused",
+        "triton_tem_fused_mm_0": "gemm",
+        "void at::native::(anonymous namespace)::vectorized_layer_norm_kernel<float, float>(...)": "norm",
+        "void at::native::elementwise_kernel<128, 2, ...>": "other",
+        "Memset (Device)": "other",
+    }
+    for name, category in cases.items():
+        assert kb.categorise(name) == category, name
+    summary = kb.summarise([("nvjet_a", 30.0), ("flash_fwd", 10.0), ("nvjet_a", 30.0), ("memcpy", 0.0)], reps=2)
+    assert summary["total_ms_per_step"] == pytest.approx(0.035)
+    assert summary["categories"]["gemm"] == {"ms_per_step": 0.03, "share": pytest.approx(60 / 70, abs=1e-6),
+                                             "calls_per_step": 1.0}
+    assert summary["top_kernels"][0]["name"] == "nvjet_a" and len(summary["top_kernels"]) == 3
+    def failing_step() -> None:
+        raise RuntimeError("profiler refused")
+
+    failed = kb.breakdown_step(failing_step, torch.device("cpu"), warmup=0, reps=1)
+    assert failed["error"] == "RuntimeError: profiler refused" and "categories" not in failed
+    assert "profiler failed: RuntimeError: profiler refused" in kb.format_breakdown("x", failed)[0]
