@@ -253,6 +253,12 @@ class PodLayer:
     owner_labels: dict[str, str] = field(default_factory=dict)
     owner_annotations: dict[str, str] = field(default_factory=dict)
 
+    def mark_owner(self, metadata: Obj) -> Obj:
+        """Add this layer's owner labels and annotations to a workload object's ``metadata`` (in place)."""
+        metadata["labels"].update(self.owner_labels)
+        metadata["annotations"].update(self.owner_annotations)
+        return metadata
+
 
 def role_template(ctx: Ctx, role: RolePlan, cmd: Any, image: str, layer: PodLayer,
                   extra_volumes: list[Obj] = ()) -> Obj:

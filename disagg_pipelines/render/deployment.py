@@ -24,8 +24,7 @@ def render(ctx: Ctx, roles: list[RolePlan], layer_for: lws.LayerFn) -> list[Obj]
     for role in roles:
         layer = layer_for(role)
         m = meta(ctx, ctx.role_name(role), role.role)
-        m["labels"].update(layer.owner_labels)
-        m["annotations"].update(layer.owner_annotations)
+        layer.mark_owner(m)
         tpl = role_template(ctx, role, engines.command(ctx, role, None, leader=True), engines.image(ctx), layer,
                             lws.volumes(ctx, role))
         tpl["metadata"]["labels"].update(layer.owner_labels)

@@ -14,8 +14,7 @@ def render(ctx: Ctx, roles: list[RolePlan], layer_for: lws.LayerFn) -> list[Obj]
     items = []
     for role in roles:
         layer = layer_for(role)
-        m["labels"].update(layer.owner_labels)
-        m["annotations"].update(layer.owner_annotations)
+        layer.mark_owner(m)
         items.append({"name": role.role, "scaling": {"mode": "Static"}, "spec": lws.lws_spec(ctx, role, layer)})
     placement: Obj = {"type": "None"}
     if ctx.target.topology and len(ctx.levels) >= 2:

@@ -72,8 +72,7 @@ def render(ctx: Ctx, roles: list[RolePlan], layer_for: LayerFn) -> list[Obj]:
     for role in roles:
         layer = layer_for(role)
         m = meta(ctx, ctx.role_name(role), role.role)
-        m["labels"].update(layer.owner_labels)
-        m["annotations"].update(layer.owner_annotations)
+        layer.mark_owner(m)
         level = exclusive_level(ctx, role)
         if level:
             m["annotations"][ANN_EXCLUSIVE] = level
