@@ -118,6 +118,17 @@ def main(argv: list[str] | None = None) -> None:
     cli.main(args=sys.argv[1:] if argv is None else argv, prog_name="disagg")
 
 
+def load_model_ref(ref: str):  # noqa: ANN201 - returns a ModelSpec; typed lazily to keep start-up light
+    """A ModelSpec for a CLI ``--model``: bundled id, local config.json, else the Hugging Face Hub (HF_TOKEN,
+    HF_ENDPOINT; not consulted under HF_HUB_OFFLINE / TRANSFORMERS_OFFLINE)."""
+    import os
+
+    from disagg_pipelines import catalog
+    from disagg_pipelines.adapters import hf_hub
+
+    return catalog.load_model(ref, hub=hf_hub.hub_from_env(os.environ))
+
+
 def one_line(err: Exception) -> str:
     """A pydantic error as 'field: message (got value)'; any other error as its message, on one line."""
     from pydantic import ValidationError

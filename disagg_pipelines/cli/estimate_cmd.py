@@ -98,6 +98,7 @@ def _read_cases(path: Path) -> list[Any]:
 def _estimate_all(cases: list[Any]) -> list[Any]:
     """Load catalogs and profiles once per distinct key, then estimate every case (all before printing)."""
     from disagg_pipelines import catalog
+    from disagg_pipelines.cli import load_model_ref
     from disagg_pipelines import estimate as est
     from disagg_pipelines import profile as profile_step
     from disagg_pipelines.domain.precision import Precision
@@ -108,7 +109,7 @@ def _estimate_all(cases: list[Any]) -> list[Any]:
     out = []
     for case in cases:
         if case.model not in models:
-            models[case.model] = catalog.load_model(case.model)
+            models[case.model] = load_model_ref(case.model)
         model, gpu, engine = models[case.model], catalog.load_gpu(case.gpu), catalog.load_engine(case.engine)
         precision = Precision.parse(case.precision)
         roles = est.roles_for_case(case, engine)

@@ -39,6 +39,7 @@ def plan_cmd(model_ref: str, gpu: str, prefill_gpu: str | None, gpus: int | None
     if prefill_gpu is not None and mode == "agg":
         raise click.UsageError("--prefill-gpu needs disaggregated serving; drop it or use --mode auto|disagg")
     from disagg_pipelines import catalog, emit
+    from disagg_pipelines.cli import load_model_ref
     from disagg_pipelines import plan as plan_step
     from disagg_pipelines.domain.precision import Precision
     from disagg_pipelines.domain.workload import LengthDist, Slo, Workload
@@ -46,7 +47,7 @@ def plan_cmd(model_ref: str, gpu: str, prefill_gpu: str | None, gpus: int | None
     assumed = [f"{k}={v}" for k, v, given in (("engine", "vllm", engine), ("precision", "bf16", precision),
                                               ("percentile", 90, percentile)) if given is None]
     result = plan_step.plan(
-        catalog.load_model(model_ref), catalog.load_gpu(gpu), Precision.parse(precision or "bf16"),
+        load_model_ref(model_ref), catalog.load_gpu(gpu), Precision.parse(precision or "bf16"),
         catalog.load_engine(engine or "vllm"), Workload(isl=LengthDist.fixed(isl), osl=LengthDist.fixed(osl)),
         Slo(ttft_ms=ttft_ms, itl_ms=itl_ms, percentile=percentile or 90.0), gpus=gpus, rate_per_s=rate, mode=mode,
         prefill_gpu=catalog.load_gpu(prefill_gpu) if prefill_gpu else None,

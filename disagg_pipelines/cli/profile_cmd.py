@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -55,10 +54,11 @@ def profile_cmd(model_ref: str, gpu: str, precision: str, tp: int, pp: int, ep: 
                 output: Path | None) -> None:
     """Predict prefill and decode cost of a model on a GPU."""
     from disagg_pipelines import catalog
+    from disagg_pipelines.cli import load_model_ref
     from disagg_pipelines import profile as profile_step
     from disagg_pipelines.domain.precision import Precision
 
-    spec = catalog.load_model(model_ref, hub=_hub())
+    spec = load_model_ref(model_ref)
     result = profile_step.profile(spec, catalog.load_gpu(gpu), Precision.parse(precision), tp=tp, pp=pp, ep=ep,
                                   method=method)
     grid = {
@@ -81,14 +81,6 @@ def _emit_text(path: Path, text: str) -> None:
     from disagg_pipelines import emit
 
     emit.write_text(path, text)
-
-
-def _hub() -> Any:
-    try:
-        from disagg_pipelines.adapters import hf_hub
-    except ImportError:
-        return None
-    return hf_hub.hub_from_env(os.environ)
 
 
 def _print_table(result: Any, grid: dict[str, Any]) -> None:

@@ -44,13 +44,14 @@ def _load_request(path: Path | None):  # noqa: ANN202
 def run_cmd(request_path: Path | None, out: Path, track: bool, tracking_uri: str | None, experiment: str) -> None:
     """Profile, plan and render in one go (the main job), and track it in MLflow."""
     from disagg_pipelines import catalog, emit
+    from disagg_pipelines.cli import load_model_ref
     from disagg_pipelines import run as run_step
     from disagg_pipelines.cli.plan_cmd import _print_plan, _simulator
 
     request = _load_request(request_path)
     if request_path is None:
         click.echo("using the embedded default request (meta-llama/Llama-3.1-8B-Instruct on 8 h100-sxm)", err=True)
-    result = run_step.run(request, catalog.load_model(request.model), catalog.load_gpu(request.gpu),
+    result = run_step.run(request, load_model_ref(request.model), catalog.load_gpu(request.gpu),
                           catalog.load_engine(request.engine), simulator=_simulator())
     written = emit.write_bundle(result.bundle, out / "manifests")
     emit.write_text(out / "plan.json", result.plan.model_dump_json(indent=2))
