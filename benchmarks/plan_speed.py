@@ -27,7 +27,7 @@ def run(budget_override: int | None = None, precision: str | None = None) -> lis
     from disagg_pipelines.domain.workload import LengthDist, Slo, Workload
     from disagg_pipelines.plan import plan
 
-    simulator = _simulator()
+    from disagg_pipelines.simulate import simulate as simulator
     rows = []
     for model, gpu, budget, isl, osl, ttft, itl, engine, prec in CASES:
         budget = budget_override or budget
@@ -43,14 +43,6 @@ def run(budget_override: int | None = None, precision: str | None = None) -> lis
                      f"{p.mode} {roles} uses {p.total_gpus} GPUs, {p.predicted.tokens_per_s_per_gpu:,.0f} tok/s/GPU, "
                      f"p90 TTFT {p.predicted.ttft_ms:,.0f} ms, ITL {p.predicted.itl_ms:.1f} ms"))
     return rows
-
-
-def _simulator():
-    try:
-        from disagg_pipelines.simulate import simulate
-    except ImportError:
-        return None
-    return simulate
 
 
 def main() -> None:

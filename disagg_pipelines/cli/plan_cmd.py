@@ -40,6 +40,7 @@ def plan_cmd(model_ref: str, gpu: str, prefill_gpu: str | None, gpus: int | None
         raise click.UsageError("--prefill-gpu needs disaggregated serving; drop it or use --mode auto|disagg")
     from disagg_pipelines import catalog, emit
     from disagg_pipelines.cli import load_model_ref
+    from disagg_pipelines.simulate import simulate
     from disagg_pipelines import plan as plan_step
     from disagg_pipelines.domain.precision import Precision
     from disagg_pipelines.domain.workload import LengthDist, Slo, Workload
@@ -51,7 +52,7 @@ def plan_cmd(model_ref: str, gpu: str, prefill_gpu: str | None, gpus: int | None
         catalog.load_engine(engine or "vllm"), Workload(isl=LengthDist.fixed(isl), osl=LengthDist.fixed(osl)),
         Slo(ttft_ms=ttft_ms, itl_ms=itl_ms, percentile=percentile or 90.0), gpus=gpus, rate_per_s=rate, mode=mode,
         prefill_gpu=catalog.load_gpu(prefill_gpu) if prefill_gpu else None,
-        simulator=_simulator() if sim_requests else None, sim_requests=max(sim_requests, 1))
+        simulator=simulate if sim_requests else None, sim_requests=max(sim_requests, 1))
     if assumed:
         click.echo(f"using default {', '.join(assumed)}", err=True)
     if output is not None:
@@ -66,15 +67,6 @@ def plan_cmd(model_ref: str, gpu: str, prefill_gpu: str | None, gpus: int | None
     for path in (output, plot):
         if path is not None:
             click.echo(f"wrote {path}", err=True)
-
-
-def _simulator() -> Any:
-    """The simulate step if this installation has it (the planner then checks its top candidates)."""
-    try:
-        from disagg_pipelines.simulate import simulate
-    except ImportError:
-        return None
-    return simulate
 
 
 def _print_plan(p: Any) -> None:

@@ -46,13 +46,14 @@ def run_cmd(request_path: Path | None, out: Path, track: bool, tracking_uri: str
     from disagg_pipelines import catalog, emit
     from disagg_pipelines.cli import load_model_ref
     from disagg_pipelines import run as run_step
-    from disagg_pipelines.cli.plan_cmd import _print_plan, _simulator
+    from disagg_pipelines.cli.plan_cmd import _print_plan
+    from disagg_pipelines.simulate import simulate
 
     request = _load_request(request_path)
     if request_path is None:
         click.echo("using the embedded default request (meta-llama/Llama-3.1-8B-Instruct on 8 h100-sxm)", err=True)
     result = run_step.run(request, load_model_ref(request.model), catalog.load_gpu(request.gpu),
-                          catalog.load_engine(request.engine), simulator=_simulator())
+                          catalog.load_engine(request.engine), simulator=simulate)
     written = emit.write_bundle(result.bundle, out / "manifests")
     emit.write_text(out / "plan.json", result.plan.model_dump_json(indent=2))
     emit.write_text(out / "request.json", request.model_dump_json(indent=2))

@@ -48,41 +48,21 @@ def image(ctx: Ctx) -> str:
     return ctx.target.image or IMAGES[ctx.target.engine]
 
 
-def _quant(ctx: Ctx) -> tuple[bool, bool]:
-    p = ctx.plan.precision
-    return p.weights == "fp8" and ctx.plan.model.native_precision == "bf16", p.kv_cache == "fp8"
-
-
 def worker_args(ctx: Ctx, role: RolePlan) -> list[str]:
     """Arguments of ``python3 -m dynamo.<engine>`` for one instance of ``role``."""
     model, engine = ctx.plan.model.name, ctx.target.engine
-    weights_fp8, kv_fp8 = _quant(ctx)
     disagg = role.role != "aggregated"
     if engine == "vllm":
-        # vLLM engine args as in engines._vllm (vLLM `serve` flag names); KV over NIXL with kv_both, as in Dynamo's
+        # the `vllm serve` engine args of engines.vllm_engine_args; KV over NIXL with kv_both, as in Dynamo's
         # disaggregated vLLM examples (the prefill/decode split comes from --disaggregation-mode)
-        args = ["--model", model, "--served-model-name", model, "--tensor-parallel-size", str(role.tp),
-                "--pipeline-parallel-size", str(role.pp), "--max-num-seqs", str(role.max_batch),
-                "--max-num-batched-tokens", str(role.max_num_batched_tokens),
-                "--gpu-memory-utilization", f"{engines.GPU_MEMORY_FRACTION:.2f}"]
-        args += ["--quantization", "fp8"] if weights_fp8 else []
-        args += ["--kv-cache-dtype", "fp8"] if kv_fp8 else []
+        args = ["--model", model, *engines.vllm_engine_args(ctx, role)]
         if disagg:
             cfg = json.dumps({"kv_connector": "NixlConnector", "kv_role": "kv_both"}, separators=(",", ":"))
             args += ["--disaggregation-mode", role.role, "--kv-transfer-config", cfg]
         return args
     if engine == "sglang":
-        # SGLang server args (same names as engines._sglang); NIXL transfer as in Dynamo's sglang disagg examples
-        args = ["--model-path", model, "--served-model-name", model, "--tp-size", str(role.tp),
-                "--pp-size", str(role.pp), "--max-running-requests", str(role.max_batch),
-                "--chunked-prefill-size", str(role.max_num_batched_tokens),
-                "--mem-fraction-static", f"{engines.GPU_MEMORY_FRACTION - 0.05:.2f}"]
-        args += ["--quantization", "fp8"] if weights_fp8 else []
-        args += ["--kv-cache-dtype", "fp8_e4m3"] if kv_fp8 else []
-        if disagg:
-            args += ["--disaggregation-mode", role.role, "--disaggregation-transfer-backend", "nixl",
-                     "--disaggregation-bootstrap-port", str(engines.SGLANG_BOOTSTRAP_PORT)]
-        return args
+        # SGLang server args of engines.sglang_server_args; NIXL transfer as in Dynamo's sglang disagg examples
+        return ["--model-path", model, "--served-model-name", model, *engines.sglang_server_args(ctx, role)]
     # TensorRT-LLM: parallelism and limits as dynamo.trtllm flags, the cache transceiver (and prefill's
     # disable_overlap_scheduler) from the per-role LLM-API options file in the engine ConfigMap
     args = ["--model", model, "--served-model-name", model, "--tensor-parallel-size", str(role.tp),

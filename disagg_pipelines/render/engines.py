@@ -95,6 +95,39 @@ def _quant(ctx: Ctx) -> tuple[bool, bool]:
     return p.weights == "fp8" and ctx.plan.model.native_precision == "bf16", p.kv_cache == "fp8"
 
 
+def vllm_engine_args(ctx: Ctx, role: RolePlan) -> list[str]:
+    """`vllm serve` engine arguments of one instance of ``role`` (served name, parallelism, batch, memory, fp8),
+    shared by the plain engine command and Dynamo's vLLM worker.
+
+    docs.vllm.ai/en/v0.11.0/cli/serve.html: --tensor-parallel-size, --pipeline-parallel-size, --max-num-seqs,
+    --max-num-batched-tokens, --gpu-memory-utilization, --quantization, --kv-cache-dtype.
+    """
+    model = ctx.plan.model.name
+    args = ["--served-model-name", model, "--tensor-parallel-size", str(role.tp),
+            "--pipeline-parallel-size", str(role.pp), "--max-num-seqs", str(role.max_batch),
+            "--max-num-batched-tokens", str(role.max_num_batched_tokens),
+            "--gpu-memory-utilization", f"{GPU_MEMORY_FRACTION:.2f}"]
+    weights_fp8, kv_fp8 = _quant(ctx)
+    args += ["--quantization", "fp8"] if weights_fp8 else []
+    args += ["--kv-cache-dtype", "fp8"] if kv_fp8 else []
+    return args
+
+
+def sglang_server_args(ctx: Ctx, role: RolePlan) -> list[str]:
+    """SGLang server arguments of one instance of ``role`` after model, name, host and port (parallelism, batch,
+    memory, fp8, PD disaggregation over NIXL), shared by the plain engine command and Dynamo's SGLang worker."""
+    args = ["--tp-size", str(role.tp), "--pp-size", str(role.pp), "--max-running-requests", str(role.max_batch),
+            "--chunked-prefill-size", str(role.max_num_batched_tokens),
+            "--mem-fraction-static", f"{GPU_MEMORY_FRACTION - 0.05:.2f}"]
+    weights_fp8, kv_fp8 = _quant(ctx)
+    args += ["--quantization", "fp8"] if weights_fp8 else []
+    args += ["--kv-cache-dtype", "fp8_e4m3"] if kv_fp8 else []
+    if role.role != "aggregated":
+        args += ["--disaggregation-mode", role.role, "--disaggregation-transfer-backend", "nixl",
+                 "--disaggregation-bootstrap-port", str(SGLANG_BOOTSTRAP_PORT)]
+    return args
+
+
 def _pod_ip_env(name: str) -> Obj:
     return {"name": name, "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}}
 
@@ -111,17 +144,7 @@ def _vllm(ctx: Ctx, role: RolePlan, dist: Dist | None, leader: bool) -> EngineCm
         # Multi-node over Ray as in the v0.11 LWS guide: workers join the head with `ray start --address=HEAD:6379
         # --block` (examples/online_serving/multi-node-serving.sh, docs.vllm.ai/en/v0.11.0/deployment/frameworks/lws.html)
         return EngineCmd(_sh(f"exec ray start --address={dist.leader_host}:{RAY_PORT} --block"), env, entrypoint=False)
-    # `vllm serve` engine args (docs.vllm.ai/en/v0.11.0/cli/serve.html): --tensor-parallel-size,
-    # --pipeline-parallel-size, --max-num-seqs, --max-num-batched-tokens, --gpu-memory-utilization
-    args = ["vllm", "serve", model, "--host", "0.0.0.0", "--port", str(HTTP_PORT), "--served-model-name", model,
-            "--tensor-parallel-size", str(role.tp), "--pipeline-parallel-size", str(role.pp),
-            "--max-num-seqs", str(role.max_batch), "--max-num-batched-tokens", str(role.max_num_batched_tokens),
-            "--gpu-memory-utilization", f"{GPU_MEMORY_FRACTION:.2f}"]
-    weights_fp8, kv_fp8 = _quant(ctx)
-    if weights_fp8:
-        args += ["--quantization", "fp8"]
-    if kv_fp8:
-        args += ["--kv-cache-dtype", "fp8"]
+    args = ["vllm", "serve", model, "--host", "0.0.0.0", "--port", str(HTTP_PORT), *vllm_engine_args(ctx, role)]
     if role.role != "aggregated":
         # kv_producer / kv_consumer are the documented roles for prefill / decode instances on different machines
         # ("Multi-Instance Setup" and "KV Role Options", docs.vllm.ai/en/v0.11.0/features/nixl_connector_usage.html).
@@ -146,17 +169,7 @@ def _sglang(ctx: Ctx, role: RolePlan, dist: Dist | None, leader: bool) -> Engine
     # --mem-fraction-static, --disaggregation-{mode,transfer-backend,bootstrap-port}, --nnodes/--node-rank/
     # --dist-init-addr (docs.sglang.ai/advanced_features/server_arguments.html, pd_disaggregation.html)
     args = ["python3", "-m", "sglang.launch_server", "--model-path", model, "--served-model-name", model,
-            "--host", "0.0.0.0", "--port", str(HTTP_PORT), "--tp-size", str(role.tp), "--pp-size", str(role.pp),
-            "--max-running-requests", str(role.max_batch), "--chunked-prefill-size", str(role.max_num_batched_tokens),
-            "--mem-fraction-static", f"{GPU_MEMORY_FRACTION - 0.05:.2f}"]
-    weights_fp8, kv_fp8 = _quant(ctx)
-    if weights_fp8:
-        args += ["--quantization", "fp8"]
-    if kv_fp8:
-        args += ["--kv-cache-dtype", "fp8_e4m3"]
-    if role.role != "aggregated":
-        args += ["--disaggregation-mode", role.role, "--disaggregation-transfer-backend", "nixl",
-                 "--disaggregation-bootstrap-port", str(SGLANG_BOOTSTRAP_PORT)]
+            "--host", "0.0.0.0", "--port", str(HTTP_PORT), *sglang_server_args(ctx, role)]
     if dist is None:
         return EngineCmd(args)
     args += ["--nnodes", str(dist.nnodes), "--node-rank", "$RANK", "--dist-init-addr",
