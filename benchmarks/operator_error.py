@@ -14,8 +14,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))   # run from a checkout without installing
 
-from disagg_pipelines import catalog, roofline  # noqa: E402
+from disagg_pipelines import catalog  # noqa: E402
 from disagg_pipelines.domain.calibration import OperatorFit  # noqa: E402
+from disagg_pipelines.profile import roofline  # noqa: E402
 
 FITTED = ("gemm_bf16_eff", "gemm_fp8_eff", "hbm_eff", "gemm_m_half_tokens", "isolated_call_us", "overlap_exponent",
           "attn_prefill_eff", "attn_s_half_tokens", "attn_cta_gb_per_s")

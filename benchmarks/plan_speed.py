@@ -26,8 +26,7 @@ def run(budget_override: int | None = None, precision: str | None = None) -> lis
     from disagg_pipelines.domain.precision import Precision
     from disagg_pipelines.domain.workload import LengthDist, Slo, Workload
     from disagg_pipelines.plan import plan
-
-    from disagg_pipelines.simulate import simulate as simulator
+    from disagg_pipelines.plan import simulate as simulator
     rows = []
     for model, gpu, budget, isl, osl, ttft, itl, engine, prec in CASES:
         budget = budget_override or budget

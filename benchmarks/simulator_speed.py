@@ -20,7 +20,7 @@ from disagg_pipelines import profile as profile_step
 from disagg_pipelines.domain.plan import RolePlan
 from disagg_pipelines.domain.precision import Precision
 from disagg_pipelines.domain.workload import LengthDist, Slo, Workload
-from disagg_pipelines.simulate import simulate
+from disagg_pipelines.plan import simulate
 
 TARGETS_S = {100_000: 10.0, 1_000_000: 60.0}
 

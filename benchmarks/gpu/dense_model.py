@@ -17,6 +17,7 @@ from typing import Any, Callable
 import torch
 import torch.nn.functional as F
 
+
 @dataclass(frozen=True)
 class DecoderShape:
     """The architecture figures the benchmark needs (all projections bias-free, untied lm_head)."""

@@ -44,8 +44,15 @@ from typing import Any, Callable
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))     # the model lives beside this script
-from dense_model import (CONFIGS, DecoderShape, DenseDecoder, KvViews, LayerCompiler, attend,  # noqa: E402
-                         kv_views)
+from dense_model import (  # noqa: E402
+    CONFIGS,
+    DecoderShape,
+    DenseDecoder,
+    KvViews,
+    LayerCompiler,
+    attend,
+    kv_views,
+)
 from kernel_breakdown import breakdown_step, format_breakdown  # noqa: E402
 
 __all__ = ["CONFIGS", "DecoderShape", "DenseDecoder", "KvViews", "LayerCompiler", "attend", "kv_views", "main"]

@@ -13,8 +13,8 @@ from typing import Any
 import yaml
 
 from disagg_pipelines.catalog.hf_config import model_from_hf_config
-from disagg_pipelines.domain.errors import InvalidModelConfig, UnknownGpu, UnknownModel
 from disagg_pipelines.domain.engine import EngineSpec
+from disagg_pipelines.domain.errors import InvalidModelConfig, UnknownGpu, UnknownModel
 from disagg_pipelines.domain.gpu import GpuSpec
 from disagg_pipelines.domain.model import ModelSpec
 
@@ -71,7 +71,7 @@ def model_entry(hf_id: str) -> dict[str, Any]:
 def load_model(ref: str, hub: Any = None) -> ModelSpec:
     """A ModelSpec from a bundled Hugging Face id, a local config.json (file or folder), or ``hub`` if given.
 
-    ``hub`` is a callable ``hf_id -> config dict`` (``disagg_pipelines.adapters.hf_hub.fetch_config``); it is
+    ``hub`` is a callable ``hf_id -> config dict`` (``disagg_pipelines.catalog.hub.fetch_config``); it is
     consulted only for ids that are neither bundled nor a local path.
     """
     entries = _model_entries()

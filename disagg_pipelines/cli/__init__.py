@@ -124,7 +124,7 @@ def load_model_ref(ref: str):  # noqa: ANN201 - returns a ModelSpec; typed lazil
     import os
 
     from disagg_pipelines import catalog
-    from disagg_pipelines.adapters import hf_hub
+    from disagg_pipelines.catalog import hub as hf_hub
 
     return catalog.load_model(ref, hub=hf_hub.hub_from_env(os.environ))
 

@@ -98,11 +98,11 @@ def _read_cases(path: Path) -> list[Any]:
 def _estimate_all(cases: list[Any]) -> list[Any]:
     """Load catalogs and profiles once per distinct key, then estimate every case (all before printing)."""
     from disagg_pipelines import catalog
-    from disagg_pipelines.cli import load_model_ref
-    from disagg_pipelines import estimate as est
     from disagg_pipelines import profile as profile_step
+    from disagg_pipelines.cli import load_model_ref
     from disagg_pipelines.domain.precision import Precision
     from disagg_pipelines.domain.workload import LengthDist, Workload
+    from disagg_pipelines.plan import serving as est
 
     models: dict[str, Any] = {}
     profiles: dict[tuple, Any] = {}

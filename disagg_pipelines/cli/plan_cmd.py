@@ -38,12 +38,13 @@ def plan_cmd(model_ref: str, gpu: str, prefill_gpu: str | None, gpus: int | None
         raise click.UsageError("give exactly one of --gpus N (a budget) or --rate R (a target load)")
     if prefill_gpu is not None and mode == "agg":
         raise click.UsageError("--prefill-gpu needs disaggregated serving; drop it or use --mode auto|disagg")
-    from disagg_pipelines import catalog, emit
-    from disagg_pipelines.cli import load_model_ref
-    from disagg_pipelines.simulate import simulate
+    from disagg_pipelines import catalog
     from disagg_pipelines import plan as plan_step
+    from disagg_pipelines.cli import load_model_ref
     from disagg_pipelines.domain.precision import Precision
     from disagg_pipelines.domain.workload import LengthDist, Slo, Workload
+    from disagg_pipelines.plan import simulate
+    from disagg_pipelines.render import emit
 
     assumed = [f"{k}={v}" for k, v, given in (("engine", "vllm", engine), ("precision", "bf16", precision),
                                               ("percentile", 90, percentile)) if given is None]
@@ -58,7 +59,7 @@ def plan_cmd(model_ref: str, gpu: str, prefill_gpu: str | None, gpus: int | None
     if output is not None:
         emit.write_text(output, result.model_dump_json(indent=2))
     if plot is not None:
-        from disagg_pipelines import plot as plot_mod
+        from disagg_pipelines.plan import plot as plot_mod
         plot_mod.save_pareto(result, plot)
     if as_json:
         click.echo(json.dumps(json.loads(result.model_dump_json()), indent=2))

@@ -54,8 +54,8 @@ def profile_cmd(model_ref: str, gpu: str, precision: str, tp: int, pp: int, ep: 
                 output: Path | None) -> None:
     """Predict prefill and decode cost of a model on a GPU."""
     from disagg_pipelines import catalog
-    from disagg_pipelines.cli import load_model_ref
     from disagg_pipelines import profile as profile_step
+    from disagg_pipelines.cli import load_model_ref
     from disagg_pipelines.domain.precision import Precision
 
     spec = load_model_ref(model_ref)
@@ -78,7 +78,7 @@ def profile_cmd(model_ref: str, gpu: str, precision: str, tp: int, pp: int, ep: 
 
 
 def _emit_text(path: Path, text: str) -> None:
-    from disagg_pipelines import emit
+    from disagg_pipelines.render import emit
 
     emit.write_text(path, text)
 

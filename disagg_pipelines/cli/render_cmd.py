@@ -61,8 +61,9 @@ def _load_topology(path: Path):  # noqa: ANN202
 def render_cmd(plan_path: Path, workload: str, scheduler: str, engine: str | None, out: Path, namespace: str,
                image: str | None, queue: str, topology_path: Path | None, autoscale: bool) -> None:
     """Render a plan into Kubernetes manifests."""
-    from disagg_pipelines import emit, render
+    from disagg_pipelines import render
     from disagg_pipelines.domain.bundle import Target
+    from disagg_pipelines.render import emit
 
     plan = _load_plan(plan_path)
     if engine is None:

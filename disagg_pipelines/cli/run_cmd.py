@@ -43,11 +43,12 @@ def _load_request(path: Path | None):  # noqa: ANN202
 @click.option("--experiment", default="disagg-pipelines", show_default=True)
 def run_cmd(request_path: Path | None, out: Path, track: bool, tracking_uri: str | None, experiment: str) -> None:
     """Profile, plan and render in one go (the main job), and track it in MLflow."""
-    from disagg_pipelines import catalog, emit
-    from disagg_pipelines.cli import load_model_ref
+    from disagg_pipelines import catalog
     from disagg_pipelines import run as run_step
+    from disagg_pipelines.cli import load_model_ref
     from disagg_pipelines.cli.plan_cmd import _print_plan
-    from disagg_pipelines.simulate import simulate
+    from disagg_pipelines.plan import simulate
+    from disagg_pipelines.render import emit
 
     request = _load_request(request_path)
     if request_path is None:
@@ -61,7 +62,7 @@ def run_cmd(request_path: Path | None, out: Path, track: bool, tracking_uri: str
     summary = {"out": str(out), "plan": str(out / "plan.json"), "manifests": len(written),
                "total_gpus": result.plan.total_gpus, "plan_hash": result.bundle.plan_hash}
     if track:
-        from disagg_pipelines.adapters import tracking
+        from disagg_pipelines import track as tracking
 
         record = result.record.model_copy(update={"artifacts_dir": str(out)})
         tracker = tracking.MlflowTracker(tracking_uri, experiment)

@@ -25,7 +25,7 @@ def simulate_cmd(plan_path: Path, requests: int, arrival: str | None, rate: floa
     """Simulate requests through a plan, event by event."""
     from disagg_pipelines import catalog
     from disagg_pipelines import profile as profile_step
-    from disagg_pipelines import simulate as simulate_step
+    from disagg_pipelines.plan import simulator as simulate_step
 
     if rate is not None and concurrency is not None:
         raise click.UsageError("give --rate (open loop) or --concurrency (closed loop), not both")

@@ -18,7 +18,7 @@ import click
 def validate_cmd(ctx: click.Context, directory: Path, schemas_dir: Path | None, from_cluster: bool,
                  k8s_version: str) -> None:
     """Validate rendered manifests against their schemas (CRDs strictly, built-in kinds strictly)."""
-    from disagg_pipelines import validate
+    from disagg_pipelines.render import validate
 
     if schemas_dir is not None and from_cluster:
         raise click.UsageError("give either --schemas DIR or --from-cluster, not both")
@@ -80,7 +80,7 @@ def _read_documents(directory: Path) -> tuple[list[tuple[Path, Any]], list[tuple
 
 def _cluster_schemas() -> Any:
     from disagg_pipelines.domain.errors import SchemaNotFound
-    from disagg_pipelines.validate import crd_schemas_from_cluster
+    from disagg_pipelines.render.validate import crd_schemas_from_cluster
 
     try:
         import urllib3

@@ -13,8 +13,21 @@ from disagg_pipelines import __version__
 from disagg_pipelines.domain.bundle import DeploymentBundle, Target
 from disagg_pipelines.domain.errors import UnsupportedTarget
 from disagg_pipelines.domain.plan import Plan, RolePlan
-from disagg_pipelines.render import (_pod, autoscale, deployment, disaggregatedset, dynamo, engines, grove, kai, kueue,
-                                     lws, router, topology, volcano)
+from disagg_pipelines.render import (
+    _pod,
+    autoscale,
+    deployment,
+    disaggregatedset,
+    dynamo,
+    engines,
+    grove,
+    kai,
+    kueue,
+    lws,
+    router,
+    topology,
+    volcano,
+)
 
 SCHEDULERS_BY_WORKLOAD = {
     "lws": ("default", "kai", "volcano", "kueue"),

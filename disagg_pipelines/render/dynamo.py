@@ -26,8 +26,19 @@ import json
 
 from disagg_pipelines.domain.plan import RolePlan
 from disagg_pipelines.render import engines, router
-from disagg_pipelines.render._pod import (HTTP_PORT, LABEL_ROLE, SHM_GIB, Ctx, Obj, annotations, hf_token_env,
-                                          labels, meta, pod_spec, resources)
+from disagg_pipelines.render._pod import (
+    HTTP_PORT,
+    LABEL_ROLE,
+    SHM_GIB,
+    Ctx,
+    Obj,
+    annotations,
+    hf_token_env,
+    labels,
+    meta,
+    pod_spec,
+    resources,
+)
 
 # Dynamo runtime images, one per backend; the Dynamo Kubernetes guide exports
 # RUNTIME_IMAGE=nvcr.io/nvidia/ai-dynamo/{vllm,sglang,tensorrtllm}-runtime:1.4.0 (docs, "Deploy your first model")

@@ -15,8 +15,17 @@ from __future__ import annotations
 import json
 
 from disagg_pipelines.render import engines
-from disagg_pipelines.render._pod import (HTTP_PORT, LABEL_ENTRY, LABEL_ROLE, Ctx, Obj, http_probes, labels, meta,
-                                          selector)
+from disagg_pipelines.render._pod import (
+    HTTP_PORT,
+    LABEL_ENTRY,
+    LABEL_ROLE,
+    Ctx,
+    Obj,
+    http_probes,
+    labels,
+    meta,
+    selector,
+)
 
 # vllm-router images are published to Docker Hub as vllm/vllm-router (`nightly`, `nightly-<date>-<sha>`); no versioned
 # image tag could be found, and the ghcr.io path used before does not appear anywhere upstream. The router is also

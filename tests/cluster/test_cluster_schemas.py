@@ -22,7 +22,7 @@ def cluster_schemas():
         pytest.skip("no KUBECONFIG: the cluster tests are opt-in")
     from kubernetes import client, config
 
-    from disagg_pipelines.validate import crd_schemas_from_cluster
+    from disagg_pipelines.render.validate import crd_schemas_from_cluster
 
     config.load_kube_config()
     return crd_schemas_from_cluster(client.ApiClient())
@@ -32,7 +32,7 @@ def test_rendered_lws_bundle_validates_against_the_cluster(cluster_schemas) -> N
     from disagg_pipelines import render
     from disagg_pipelines.domain.bundle import Target
     from disagg_pipelines.domain.plan import Plan
-    from disagg_pipelines.validate import validate_objects
+    from disagg_pipelines.render.validate import validate_objects
 
     if not any(kind == "LeaderWorkerSet" for _, kind in cluster_schemas.kinds()):
         pytest.skip("the cluster does not serve the LeaderWorkerSet CRD")

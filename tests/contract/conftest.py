@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from disagg_pipelines import schemas
+from disagg_pipelines.render import schemas
 
 
 @pytest.fixture(scope="session")

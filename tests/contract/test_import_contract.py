@@ -10,7 +10,8 @@ import pytest
 
 HEAVY = ("mlflow", "kubernetes", "hera", "torch")
 STEPS = [m for m in ("disagg_pipelines.render", "disagg_pipelines.plan", "disagg_pipelines.profile",
-                     "disagg_pipelines.validate", "disagg_pipelines.schemas", "disagg_pipelines.cli.validate_cmd")
+                     "disagg_pipelines.render.validate", "disagg_pipelines.render.schemas", "disagg_pipelines.track",
+                     "disagg_pipelines.cli.validate_cmd")
          if find_spec(m) is not None]
 
 

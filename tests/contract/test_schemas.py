@@ -11,9 +11,9 @@ from typing import Any, Iterator
 import pytest
 import yaml
 
-from disagg_pipelines import schemas
 from disagg_pipelines.domain.errors import InvalidInput, SchemaNotFound
-from disagg_pipelines.validate import validate_objects
+from disagg_pipelines.render import schemas
+from disagg_pipelines.render.validate import validate_objects
 
 LWS = ("leaderworkerset.x-k8s.io/v1", "LeaderWorkerSet")
 FAMILY_KINDS = [

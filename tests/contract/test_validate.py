@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from disagg_pipelines.domain.errors import InvalidInput
-from disagg_pipelines.validate import validate_objects
+from disagg_pipelines.render.validate import validate_objects
 
 CONTAINER = {"name": "engine", "image": "vllm/vllm-openai:v0.11.0", "resources": {"limits": {"nvidia.com/gpu": 8}}}
 POD_SPEC = {"containers": [CONTAINER]}
@@ -194,7 +194,7 @@ def test_core_kinds_valid_minimal_objects_are_accepted(crd_schemas: Any) -> None
 
 
 def test_core_kinds_need_no_crd_schemas() -> None:
-    from disagg_pipelines.schemas import SchemaSet
+    from disagg_pipelines.render.schemas import SchemaSet
 
     assert validate_objects(CORE_OBJECTS, SchemaSet({}, {})) == []
 

@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from disagg_pipelines import emit, render
+from disagg_pipelines import render
 from disagg_pipelines.domain.bundle import Target
 from disagg_pipelines.domain.plan import Plan
+from disagg_pipelines.render import emit
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 CASES_DIRS = ["llama-70b-h100-disagg", "llama-405b-h100-multinode"]

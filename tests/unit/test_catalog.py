@@ -11,8 +11,13 @@ import pytest
 from click.testing import CliRunner
 
 from disagg_pipelines import catalog
-from disagg_pipelines.adapters import hf_hub
-from disagg_pipelines.domain.errors import HubUnavailable, InvalidModelConfig, UnknownGpu, UnknownModel
+from disagg_pipelines.catalog import hub as hf_hub
+from disagg_pipelines.domain.errors import (
+    HubUnavailable,
+    InvalidModelConfig,
+    UnknownGpu,
+    UnknownModel,
+)
 from disagg_pipelines.domain.precision import Precision
 
 BF16 = Precision()

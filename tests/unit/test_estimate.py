@@ -7,11 +7,19 @@ import math
 import pytest
 
 from disagg_pipelines import catalog
-from disagg_pipelines import estimate as est
 from disagg_pipelines import profile as profile_step
-from disagg_pipelines.domain import CostTable, LengthDist, MemoryBudget, Precision, Profile, RolePlan, Workload
+from disagg_pipelines.domain import (
+    CostTable,
+    LengthDist,
+    MemoryBudget,
+    Precision,
+    Profile,
+    RolePlan,
+    Workload,
+)
 from disagg_pipelines.domain.errors import InsufficientMemory, InvalidInput
 from disagg_pipelines.domain.estimate import EstimateCase
+from disagg_pipelines.plan import serving as est
 
 GPU = "h100-sxm"
 

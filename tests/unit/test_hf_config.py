@@ -5,7 +5,10 @@ from __future__ import annotations
 import pytest
 
 from disagg_pipelines import catalog
-from disagg_pipelines.catalog.hf_config import SUPPORTED_ARCHITECTURES, model_from_hf_config
+from disagg_pipelines.catalog.hf_config import (
+    SUPPORTED_ARCHITECTURES,
+    model_from_hf_config,
+)
 from disagg_pipelines.domain.errors import InvalidModelConfig
 
 LLAMA = dict(catalog.model_entry("meta-llama/Llama-3.1-8B")["config"])

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import pytest
-
-from disagg_pipelines.simulate import simulate
 
 from disagg_pipelines import catalog
 from disagg_pipelines.domain import LengthDist, Precision, Slo, Workload
-from disagg_pipelines.domain.errors import InsufficientMemory, InvalidInput, NoFeasiblePlan
-from disagg_pipelines.plan import plan
+from disagg_pipelines.domain.errors import (
+    InsufficientMemory,
+    InvalidInput,
+    NoFeasiblePlan,
+)
+from disagg_pipelines.plan import plan, simulate
 
 L8 = catalog.load_model("meta-llama/Llama-3.1-8B")
 L70 = catalog.load_model("meta-llama/Llama-3.1-70B")

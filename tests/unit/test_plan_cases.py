@@ -7,8 +7,7 @@ import pytest
 from disagg_pipelines import catalog
 from disagg_pipelines.domain.precision import Precision
 from disagg_pipelines.domain.workload import LengthDist, Slo, Workload
-from disagg_pipelines.plan import plan
-from disagg_pipelines.simulate import simulate
+from disagg_pipelines.plan import plan, simulate
 
 CASES = (  # model, gpu, budget, isl, osl, ttft_ms, itl_ms, engine
     ("Qwen/Qwen3-32B", "h200-sxm", 32, 4000, 500, 300, 10, "trtllm"),

@@ -14,11 +14,11 @@ import statistics
 import pytest
 
 from disagg_pipelines import catalog
-from disagg_pipelines.estimate import estimate
-from disagg_pipelines.profile import profile
 from disagg_pipelines.domain.plan import RolePlan
 from disagg_pipelines.domain.precision import Precision
 from disagg_pipelines.domain.workload import LengthDist, Workload
+from disagg_pipelines.plan import estimate
+from disagg_pipelines.profile import profile
 
 NIM_LLAMA33_70B_FP8_TP2 = {  # concurrency: (TTFT ms, ITL ms)
     1: (406.77, 18.58),

@@ -10,10 +10,11 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from disagg_pipelines import emit, render
+from disagg_pipelines import render
 from disagg_pipelines.domain.bundle import Target, TopologyLevel
 from disagg_pipelines.domain.errors import UnsupportedTarget
 from disagg_pipelines.domain.plan import Plan
+from disagg_pipelines.render import emit
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 P70 = Plan.model_validate_json((EXAMPLES / "llama-70b-h100-disagg" / "plan.json").read_text())
@@ -70,8 +71,8 @@ def test_gpu_totals_equal_the_plan_for_every_combination(plan: Plan) -> None:
 
 
 def test_every_object_validates_strictly() -> None:
-    from disagg_pipelines import validate
-    from disagg_pipelines.schemas import default_schemas_dir
+    from disagg_pipelines.render import validate
+    from disagg_pipelines.render.schemas import default_schemas_dir
 
     folder = default_schemas_dir()
     if folder is None or not (folder / "crds").is_dir():

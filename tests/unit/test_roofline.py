@@ -6,11 +6,16 @@ import statistics
 
 import pytest
 
-from disagg_pipelines import catalog, roofline
+from disagg_pipelines import catalog
 from disagg_pipelines import profile as profile_step
-from disagg_pipelines.domain.errors import InsufficientMemory, InvalidInput, InvalidParallelism
+from disagg_pipelines.domain.errors import (
+    InsufficientMemory,
+    InvalidInput,
+    InvalidParallelism,
+)
 from disagg_pipelines.domain.model import MlaSpec, ModelSpec, MoeSpec
 from disagg_pipelines.domain.precision import Precision
+from disagg_pipelines.profile import roofline
 
 BF16, FP8 = Precision.parse("bf16"), Precision.parse("fp8")
 H100 = catalog.load_gpu("h100-sxm")

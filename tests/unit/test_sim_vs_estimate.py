@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from disagg_pipelines import catalog, estimate, profile
+from disagg_pipelines import catalog, profile
 from disagg_pipelines.domain.plan import RolePlan
 from disagg_pipelines.domain.precision import Precision
 from disagg_pipelines.domain.workload import LengthDist, Slo, Workload
-from disagg_pipelines.simulate import simulate
+from disagg_pipelines.plan import serving as estimate
+from disagg_pipelines.plan import simulate
 
 SLO = Slo(ttft_ms=1e5, itl_ms=1e4)
 

@@ -7,15 +7,15 @@ import random
 
 import pytest
 
-from disagg_pipelines import arrivals, catalog, kv_transfer
+from disagg_pipelines import catalog
 from disagg_pipelines.domain.engine import EngineSpec
 from disagg_pipelines.domain.errors import InsufficientMemory
 from disagg_pipelines.domain.plan import RolePlan
 from disagg_pipelines.domain.precision import Precision
 from disagg_pipelines.domain.profile import CostTable, MemoryBudget, Profile
 from disagg_pipelines.domain.workload import LengthDist, LongContextBurst, Slo, Workload
-from disagg_pipelines.sim_engine import Piecewise
-from disagg_pipelines.simulate import simulate
+from disagg_pipelines.plan import arrivals, kv_transfer, simulate
+from disagg_pipelines.plan.engine_sim import Piecewise
 
 SLO = Slo(ttft_ms=1000, itl_ms=50)
 
@@ -194,7 +194,7 @@ def test_real_profile_runs_through_the_simulator() -> None:
 
 
 def test_agrees_with_the_analytic_estimate_at_low_load() -> None:
-    estimate_mod = pytest.importorskip("disagg_pipelines.estimate")
+    estimate_mod = pytest.importorskip("disagg_pipelines.plan.serving")
     prof = _profile()
     for roles, profs in ((_agg(), {"aggregated": prof}), (_disagg(), {"prefill": prof, "decode": prof})):
         for rate in (2.0, 8.0):

@@ -8,7 +8,11 @@ from __future__ import annotations
 from typing import Literal
 
 from disagg_pipelines.domain.calibration import OperatorFit
-from disagg_pipelines.domain.errors import InsufficientMemory, InvalidInput, InvalidParallelism
+from disagg_pipelines.domain.errors import (
+    InsufficientMemory,
+    InvalidInput,
+    InvalidParallelism,
+)
 from disagg_pipelines.domain.gpu import GpuSpec
 from disagg_pipelines.domain.model import ModelSpec
 from disagg_pipelines.domain.precision import Precision
@@ -31,7 +35,7 @@ def profile(model: ModelSpec, gpu: GpuSpec, precision: Precision, *, tp: int = 1
     """
     if method != "roofline":
         raise InvalidInput(f"unknown profiling method {method!r}; available: roofline")
-    from disagg_pipelines import roofline
+    from disagg_pipelines.profile import roofline
 
     check_parallelism(model, gpu, tp=tp, pp=pp, ep=ep)
     fit = calibration or roofline.H100_FIT
@@ -91,7 +95,7 @@ def check_parallelism(model: ModelSpec, gpu: GpuSpec, *, tp: int, pp: int = 1, e
 def memory_budget(model: ModelSpec, gpu: GpuSpec, precision: Precision, *, tp: int = 1, pp: int = 1,
                   ep: int = 1) -> MemoryBudget:
     """Per-GPU memory of the largest pipeline stage: weights, activation reserve, KV bytes per token, KV capacity."""
-    from disagg_pipelines import roofline
+    from disagg_pipelines.profile import roofline
 
     shard = roofline.Shard(model, tp, pp, ep)
     weights = shard.weight_bytes(precision)

@@ -12,7 +12,7 @@ A deterministic discrete-event simulation of ``requests`` requests through a ser
   from ``workload.isl``/``osl`` plus the ``long_context`` share (``arrivals``). The engine's
   ``request_overhead_ms`` (HTTP, tokenisation, streaming) delays each request's arrival at an engine, so it counts in
   TTFT and end-to-end latency.
-* Aggregated: each replica is a ``sim_engine.Engine`` (continuous batching, chunked prefill, KV capacity,
+* Aggregated: each replica is a ``engine_sim.Engine`` (continuous batching, chunked prefill, KV capacity,
   preemption by recompute). The step that completes a prompt emits the first token (TTFT).
 * Disaggregated: prefill replicas run the prompts (a request leaves when its prefill completes), then its KV moves to
   a decode replica in ``kv_transfer.kv_transfer_ms`` plus the engine's ``disagg_handoff_ms`` (transfers do not
@@ -21,8 +21,8 @@ A deterministic discrete-event simulation of ``requests`` requests through a ser
   queueing + prefill + transfer + hand-off + waiting for a decode slot + one decode step.
 * Routing: each request goes to the replica of its pool with the fewest requests assigned (lowest index on ties).
 * Pipeline parallelism: a ``pp``-stage replica runs as ``pp`` virtual engines (micro-batches in flight), each with
-  ``1/pp`` of its admission limit and KV (see ``sim_engine``); routing treats them as replicas.
-* KV capacity per replica is ``estimate.kv_capacity_tokens`` (the engine's memory share of HBM after weights and
+  ``1/pp`` of its admission limit and KV (see ``engine_sim``); routing treats them as replicas.
+* KV capacity per replica is ``serving.kv_capacity_tokens`` (the engine's memory share of HBM after weights and
   activations, divided by the KV bytes a token adds on each GPU: each GPU holds its shard of every token).
 
 Same inputs and seed give the same result; all times are simulated, nothing reads the clock.
@@ -35,14 +35,15 @@ from collections.abc import Mapping
 from heapq import heappop, heappush
 from operator import attrgetter
 
-from disagg_pipelines import arrivals, estimate, kv_transfer
 from disagg_pipelines.domain.engine import EngineSpec
 from disagg_pipelines.domain.errors import InsufficientMemory, InvalidInput, InvalidPlan
 from disagg_pipelines.domain.plan import RolePlan
 from disagg_pipelines.domain.profile import Profile
 from disagg_pipelines.domain.simulation import LatencyStats, SimulationResult
 from disagg_pipelines.domain.workload import Slo, Workload
-from disagg_pipelines.sim_engine import Engine
+from disagg_pipelines.plan import arrivals, kv_transfer
+from disagg_pipelines.plan import serving
+from disagg_pipelines.plan.engine_sim import Engine
 
 _STEP, _TRANSFER, _ARRIVE = 0, 1, 2
 CLIENT_GAP_MS = 2.0          # mean closed-loop client turnaround (not part of TTFT: it comes before the send)
@@ -111,7 +112,7 @@ class _Sim:
         self.engines: dict[str, list[Engine]] = {}
         for name, plan in roles.items():
             prof = profiles[name]
-            cap = int(estimate.kv_capacity_tokens(prof, engine) / prof.pp)      # per virtual engine
+            cap = int(serving.kv_capacity_tokens(prof, engine) / prof.pp)      # per virtual engine
             _check_fits(name, cap, isl, osl)
             pool = [Engine(self, name, i, prof, engine, plan, cap) for i in range(plan.replicas * prof.pp)]
             for e in pool:

@@ -32,7 +32,6 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
-from disagg_pipelines import kv_transfer
 from disagg_pipelines import profile as profile_step
 from disagg_pipelines.domain.engine import EngineSpec
 from disagg_pipelines.domain.errors import InsufficientMemory, InvalidInput
@@ -40,6 +39,7 @@ from disagg_pipelines.domain.estimate import Estimate, EstimateCase
 from disagg_pipelines.domain.plan import RolePlan
 from disagg_pipelines.domain.profile import Profile
 from disagg_pipelines.domain.workload import Workload
+from disagg_pipelines.plan import kv_transfer
 
 _Z = {50: 0.0, 90: 1.2816, 99: 2.3263}
 # Stage-to-stage send of one micro-batch: a fixed cost per hop (NCCL send/recv launch and small-message latency,

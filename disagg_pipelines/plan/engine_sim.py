@@ -11,7 +11,7 @@ The step that finishes a sequence's prefill emits one token. A sequence that arr
 
 Pipeline parallelism: the simulation runs a ``pp``-stage replica as ``pp`` virtual engines (the micro-batches in
 flight), each with ``max_batch // pp`` sequences and ``1/pp`` of the replica's KV; one step of a virtual engine takes
-``pp`` x the stage time of the profile plus the stage-to-stage sends (``estimate.pp_send_ms``), so a token's latency
+``pp`` x the stage time of the profile plus the stage-to-stage sends (``serving.pp_send_ms``), so a token's latency
 spans all stages while the stages work on different micro-batches at once.
 
 Speed: per-request state lives in flat lists owned by the simulation; a decoder costs nothing per step. Decoders
@@ -31,7 +31,7 @@ from heapq import heappop, heappush
 from typing import TYPE_CHECKING
 
 from disagg_pipelines.domain.profile import CostTable
-from disagg_pipelines.estimate import pp_send_ms
+from disagg_pipelines.plan.serving import pp_send_ms
 
 if TYPE_CHECKING:
     from disagg_pipelines.domain.engine import EngineSpec

@@ -10,7 +10,11 @@ from collections.abc import Callable, Mapping
 from functools import partial
 from typing import Any
 
-from disagg_pipelines.domain.errors import HubUnavailable, InvalidModelConfig, UnknownModel
+from disagg_pipelines.domain.errors import (
+    HubUnavailable,
+    InvalidModelConfig,
+    UnknownModel,
+)
 
 DEFAULT_ENDPOINT = "https://huggingface.co"
 _TRUE = {"1", "true", "yes", "on"}

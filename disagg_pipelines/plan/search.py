@@ -1,6 +1,7 @@
 """Planner search: instance shapes -> SLO-bounded capacities -> the best aggregated and disaggregated layouts.
 
-Used by ``disagg_pipelines.plan``. Capacities come from the analytic serving model (``disagg_pipelines.estimate``):
+This module owns the search; ``planner.plan`` composes it (``rated_shapes`` -> ``layouts`` -> scoring and the
+simulator check) and never the other way round. Capacities come from the analytic serving model (``serving``):
 
 * an aggregated instance serves up to ``rate`` requests/s with TTFT and TPOT within the SLO at its percentile;
 * a decode instance holds up to ``d`` sequences with TPOT within the ITL target, i.e. ``d / ((OSL-1) * ITL)`` req/ms;
@@ -17,15 +18,16 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from disagg_pipelines import estimate as est
-from disagg_pipelines import kv_transfer
+from disagg_pipelines.domain.engine import EngineSpec
 from disagg_pipelines.domain.errors import InsufficientMemory, InvalidParallelism
 from disagg_pipelines.domain.gpu import GpuSpec
 from disagg_pipelines.domain.model import ModelSpec
-from disagg_pipelines.domain.plan import RolePlan
+from disagg_pipelines.domain.plan import ParetoPoint, RolePlan
 from disagg_pipelines.domain.precision import Precision
 from disagg_pipelines.domain.profile import Profile
 from disagg_pipelines.domain.workload import Slo, Workload
+from disagg_pipelines.plan import kv_transfer
+from disagg_pipelines.plan import serving as est
 
 _PP_CHOICES = (1, 2, 4, 8)
 _MAX_INSTANCE_GPUS = 64
@@ -299,3 +301,137 @@ def served_rate(pre: Rated, dec: Rated, prefill_replicas: int, decode_replicas: 
     """Requests/ms that ``prefill_replicas`` + ``decode_replicas`` instances carry within the SLO."""
     base = prefill_base_ms(est.PrefillPool(pre.inst, 1), dec, kv_ms_for(pre, dec, workload))
     return min(pool_rate(pre, pre.inst.pp, prefill_replicas, base, slo), decode_replicas * dec.rate_per_ms)
+
+
+# ---- candidate search (composed by planner.plan) ----------------------------------------------------------------------------------------------------
+def rated_shapes(cache: ShapeCache, model: ModelSpec, gpu: GpuSpec, pgpu: GpuSpec, engine: EngineSpec,
+                 wl: Workload, slo: Slo, budget: int | None, mode: str
+                 ) -> tuple[list[Rated], list[Rated], list[Rated]]:
+    agg: list[Rated] = []
+    dec: list[Rated] = []
+    pre: list[Rated] = []
+    tokens = engine.default_max_num_batched_tokens
+    for shape in candidate_shapes(model, gpu, budget):
+        prof = cache.get(shape)
+        if prof is None:
+            continue
+        if mode in ("auto", "agg"):
+            r = rated(shape, prof, engine, wl, "aggregated", tokens)
+            if r is not None:
+                rate_agg(r, slo)
+                agg.append(r)
+        if mode in ("auto", "disagg"):
+            r = rated(shape, prof, engine, wl, "decode", tokens)
+            if r is not None:
+                rate_decode(r, slo)
+                dec.append(r)
+    if mode in ("auto", "disagg"):
+        for shape in candidate_shapes(model, pgpu, budget):
+            prof = cache.get(shape)
+            r = None if prof is None else rated(shape, prof, engine, wl, "prefill", tokens)
+            if r is not None:
+                r.best_ttft_ms = est.PrefillPool(r.inst, 1).service
+                pre.append(r)
+    if not agg and not dec:
+        raise InsufficientMemory(memory_message(cache, model, gpu, precision=cache.precision, budget=budget))
+    return agg, dec, pre
+
+
+def rated(shape: Shape, prof: Profile, engine: EngineSpec, wl: Workload, role: str, tokens: int
+           ) -> Rated | None:
+    rp = role_plan(role, shape, 1, engine.default_max_batch, tokens)
+    inst = est.Instance(prof, engine, rp, wl)
+    if inst.max_running < 1:
+        return None
+    return Rated(shape=shape, profile=prof, inst=inst)
+
+
+def memory_message(cache: ShapeCache, model: ModelSpec, gpu: GpuSpec, precision: Precision,
+                    budget: int | None) -> str:
+    need_gib = model.weight_bytes(precision) / 2**30
+    have = f"{gpu.hbm_gib:.0f} GiB per GPU"
+    within = f" within the budget of {budget} GPUs" if budget is not None else ""
+    detail = f"; {cache.memory_errors[-1]}" if cache.memory_errors else ""
+    return (f"{model.name} at {precision.label} fits no instance{within}: weights alone need {need_gib:.0f} GiB "
+            f"({have} on {gpu.name}){detail}")
+
+
+# ---- layouts ---------------------------------------------------------------------------------------------------
+def layouts(agg: list[Rated], dec: list[Rated], pre: list[Rated], engine: EngineSpec,
+             wl: Workload, slo: Slo, budget: int | None, rate_per_s: float | None) -> list[Layout]:
+    out: list[Layout] = []
+    tokens = engine.default_max_num_batched_tokens
+    for r in agg:
+        if r.rate_per_ms <= 0:
+            continue
+        g = r.shape.gpus
+        reps = budget // g if budget is not None else math.ceil(rate_per_s / 1000 / r.rate_per_ms - 1e-9)
+        if reps < 1:
+            continue
+        mb = batch_cap(r, engine)
+        roles = (role_plan("aggregated", r.shape, reps, mb, tokens),)
+        rate = reps * r.rate_per_ms * 1000 if budget is not None else rate_per_s
+        out.append(Layout("agg", roles, reps * g, rate, (r,)))
+    good_dec = sorted((r for r in dec if r.rate_per_ms > 0), key=lambda r: -r.rate_per_ms / r.shape.gpus)
+    good_pre = sorted((r for r in pre if r.best_ttft_ms < slo.ttft_ms),
+                      key=lambda r: (-est.PrefillPool(r.inst, 1).capacity_per_ms * r.inst.pp / r.shape.gpus,
+                                     r.best_ttft_ms))
+    # keep the most efficient shapes plus the lowest-latency prefill shape (tight TTFT targets need it)
+    fastest = sorted(good_pre, key=lambda r: r.best_ttft_ms)[:1]
+    good_pre = list({id(r): r for r in good_pre[:_KEEP_SHAPES] + fastest}.values())
+    for p in good_pre:
+        for d in good_dec[:_KEEP_SHAPES]:
+            if budget is not None:
+                split = best_split_for_budget(p, d, budget, slo, wl)
+                if split is None:
+                    continue
+                np_, nd, rate_ms = split
+                rate = rate_ms * 1000
+            else:
+                fit = fewest_for_rate(p, d, rate_per_s / 1000, slo, wl)
+                if fit is None:
+                    continue
+                np_, nd = fit
+                rate = rate_per_s
+            roles = (role_plan("prefill", p.shape, np_, max(1, int(tokens // p.inst.isl)), tokens),
+                     role_plan("decode", d.shape, nd, batch_cap(d, engine), tokens))
+            out.append(Layout("disagg", roles, np_ * p.shape.gpus + nd * d.shape.gpus, rate, (p, d)))
+    return out
+
+
+def batch_cap(r: Rated, engine: EngineSpec) -> int:
+    """max_batch per instance: the SLO batch with headroom (protects ITL under bursts), within the engine's limit."""
+    return int(min(engine.default_max_batch, r.inst.max_running, math.ceil(r.d_slo * r.inst.pp * 1.25) + 1))
+
+
+def pareto_frontier(agg: list[Rated], dec: list[Rated], pre: list[Rated], wl: Workload
+            ) -> tuple[ParetoPoint, ...]:
+    pts: list[tuple[float, float, str, str]] = []
+    osl = wl.mean_osl_tokens
+    for r in agg:
+        for d in sweep(r.inst.per_virtual_max):
+            pt = est.agg_point(r.inst, d)
+            if pt is not None and pt.x > 0:
+                pts.append((pt.x * r.inst.pp * 1000 * osl / r.shape.gpus, 1000 / pt.itl, "agg",
+                            f"agg({r.shape.label}) batch {d * r.inst.pp:.0f}"))
+    best_pre = max(pre, key=lambda r: est.PrefillPool(r.inst, 1).capacity_per_ms * r.inst.pp / r.shape.gpus,
+                   default=None)
+    if best_pre is not None:
+        cap = est.PrefillPool(best_pre.inst, 1).capacity_per_ms * best_pre.inst.pp * 0.8
+        for r in dec:
+            for d in sweep(r.inst.per_virtual_max):
+                s = r.inst.decode_step(d)
+                x = r.inst.pp * d / (r.inst.decodes * s)
+                gpus = r.shape.gpus + x * best_pre.shape.gpus / cap
+                pts.append((1000 * osl * x / gpus, 1000 / s, "disagg",
+                            f"P({best_pre.shape.label})+D({r.shape.label}) batch {d * r.inst.pp:.0f}"))
+    return tuple(ParetoPoint(tokens_per_s_per_gpu=a, tokens_per_s_per_user=b, mode=m, label=lab)
+                 for a, b, m, lab in pareto(pts))
+
+
+def sweep(top: float) -> list[float]:
+    vals, d = [], 1.0
+    while d < top:
+        vals.append(d)
+        d *= 2
+    return vals + [top] if top >= 1 else vals

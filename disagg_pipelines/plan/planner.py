@@ -1,7 +1,7 @@
 """The plan step: (model, GPU, precision, engine, workload, SLO, GPU budget or target rate) -> Plan.
 
 Searches aggregated vs disaggregated serving, the parallelism of each role, the prefill:decode ratio and the replica
-counts with the analytic serving model (``planner_search``), re-estimates the best layouts at their operating load,
+counts with the candidate search (``search``, on the analytic serving model), re-estimates the best layouts at their operating load,
 checks the top few in the simulator (when one is passed in), and explains the choice.
 """
 
@@ -11,17 +11,25 @@ import math
 from collections.abc import Callable
 from typing import Any, Literal
 
-from disagg_pipelines import estimate as est
-from disagg_pipelines import planner_search as search
 from disagg_pipelines.domain.engine import EngineSpec
-from disagg_pipelines.domain.errors import InsufficientMemory, InvalidInput, NoFeasiblePlan
+from disagg_pipelines.domain.errors import (
+    InvalidInput,
+    NoFeasiblePlan,
+)
 from disagg_pipelines.domain.estimate import Estimate
 from disagg_pipelines.domain.gpu import GpuSpec
 from disagg_pipelines.domain.model import ModelSpec
-from disagg_pipelines.domain.plan import Candidate, ParetoPoint, Plan, Predicted, RolePlan
+from disagg_pipelines.domain.plan import (
+    Candidate,
+    Plan,
+    Predicted,
+    RolePlan,
+)
 from disagg_pipelines.domain.precision import Precision
 from disagg_pipelines.domain.profile import Profile
 from disagg_pipelines.domain.workload import Slo, Workload
+from disagg_pipelines.plan import search
+from disagg_pipelines.plan import serving as est
 
 _TOP_SIMULATED = 3
 _ALTERNATIVES = 5
@@ -38,7 +46,7 @@ def plan(model: ModelSpec, gpu: GpuSpec, precision: Precision, engine: EngineSpe
     """The configuration that maximises goodput within ``gpus`` GPUs, or serves ``rate_per_s`` on the fewest GPUs.
 
     ``profiler`` builds the Profile of one instance shape (default: ``disagg_pipelines.profile.profile``);
-    ``simulator`` (``disagg_pipelines.simulate.simulate``) checks the top candidates; None skips the check.
+    ``simulator`` (``disagg_pipelines.plan.simulate``) checks the top candidates; None skips the check.
     """
     if (gpus is None) == (rate_per_s is None):
         raise InvalidInput(f"give exactly one of gpus (a budget) or rate_per_s (a target load); got gpus={gpus}, "
@@ -52,12 +60,12 @@ def plan(model: ModelSpec, gpu: GpuSpec, precision: Precision, engine: EngineSpe
         profiler = profile_step.profile
     shape_wl = workload.model_copy(update={"request_rate_per_s": None, "concurrency": None, "arrival": None})
     cache = search.ShapeCache(model, precision, profiler)
-    agg, dec, pre = _rate_shapes(cache, model, gpu, prefill_gpu or gpu, engine, shape_wl, slo, gpus, mode)
-    layouts = _layouts(agg, dec, pre, engine, shape_wl, slo, gpus, rate_per_s)
+    agg, dec, pre = search.rated_shapes(cache, model, gpu, prefill_gpu or gpu, engine, shape_wl, slo, gpus, mode)
+    layouts = search.layouts(agg, dec, pre, engine, shape_wl, slo, gpus, rate_per_s)
     if not layouts:
         wider = None
         if gpus is not None:                 # would larger instances than the budget allows meet the SLO?
-            wider = _rate_shapes(cache, model, gpu, prefill_gpu or gpu, engine, shape_wl, slo, None, mode)
+            wider = search.rated_shapes(cache, model, gpu, prefill_gpu or gpu, engine, shape_wl, slo, None, mode)
         raise NoFeasiblePlan(_infeasible_message(agg, dec, pre, slo, gpus, wider))
     scored = [_score(lay, engine, shape_wl, slo, gpus, rate_per_s) for lay in layouts]
     scored.sort(key=lambda c: _rank_key(c, gpus is not None))
@@ -72,110 +80,9 @@ def plan(model: ModelSpec, gpu: GpuSpec, precision: Precision, engine: EngineSpe
         slo=slo, mode=cand.mode, roles=cand.roles, predicted=cand.predicted, gpu_budget=gpus,
         leftover_gpus=(gpus - cand.total_gpus) if gpus is not None else 0,
         alternatives=tuple(c for _, c, _ in scored if c.roles != cand.roles)[:_ALTERNATIVES],
-        pareto=_pareto(agg, dec, pre, workload),
+        pareto=search.pareto_frontier(agg, dec, pre, workload),
         explanation=tuple(explanation),
         assumptions=_assumptions(engine, workload, slo, gpus, rate_per_s, sim_lines, cache))
-
-
-# ---- shapes ----------------------------------------------------------------------------------------------------
-def _rate_shapes(cache: search.ShapeCache, model: ModelSpec, gpu: GpuSpec, pgpu: GpuSpec, engine: EngineSpec,
-                 wl: Workload, slo: Slo, budget: int | None, mode: str
-                 ) -> tuple[list[search.Rated], list[search.Rated], list[search.Rated]]:
-    agg: list[search.Rated] = []
-    dec: list[search.Rated] = []
-    pre: list[search.Rated] = []
-    tokens = engine.default_max_num_batched_tokens
-    for shape in search.candidate_shapes(model, gpu, budget):
-        prof = cache.get(shape)
-        if prof is None:
-            continue
-        if mode in ("auto", "agg"):
-            r = _rated(shape, prof, engine, wl, "aggregated", tokens)
-            if r is not None:
-                search.rate_agg(r, slo)
-                agg.append(r)
-        if mode in ("auto", "disagg"):
-            r = _rated(shape, prof, engine, wl, "decode", tokens)
-            if r is not None:
-                search.rate_decode(r, slo)
-                dec.append(r)
-    if mode in ("auto", "disagg"):
-        for shape in search.candidate_shapes(model, pgpu, budget):
-            prof = cache.get(shape)
-            r = None if prof is None else _rated(shape, prof, engine, wl, "prefill", tokens)
-            if r is not None:
-                r.best_ttft_ms = est.PrefillPool(r.inst, 1).service
-                pre.append(r)
-    if not agg and not dec:
-        raise InsufficientMemory(_memory_message(cache, model, gpu, precision=cache.precision, budget=budget))
-    return agg, dec, pre
-
-
-def _rated(shape: search.Shape, prof: Profile, engine: EngineSpec, wl: Workload, role: str, tokens: int
-           ) -> search.Rated | None:
-    rp = search.role_plan(role, shape, 1, engine.default_max_batch, tokens)
-    inst = est.Instance(prof, engine, rp, wl)
-    if inst.max_running < 1:
-        return None
-    return search.Rated(shape=shape, profile=prof, inst=inst)
-
-
-def _memory_message(cache: search.ShapeCache, model: ModelSpec, gpu: GpuSpec, precision: Precision,
-                    budget: int | None) -> str:
-    need_gib = model.weight_bytes(precision) / 2**30
-    have = f"{gpu.hbm_gib:.0f} GiB per GPU"
-    within = f" within the budget of {budget} GPUs" if budget is not None else ""
-    detail = f"; {cache.memory_errors[-1]}" if cache.memory_errors else ""
-    return (f"{model.name} at {precision.label} fits no instance{within}: weights alone need {need_gib:.0f} GiB "
-            f"({have} on {gpu.name}){detail}")
-
-
-# ---- layouts ---------------------------------------------------------------------------------------------------
-def _layouts(agg: list[search.Rated], dec: list[search.Rated], pre: list[search.Rated], engine: EngineSpec,
-             wl: Workload, slo: Slo, budget: int | None, rate_per_s: float | None) -> list[search.Layout]:
-    out: list[search.Layout] = []
-    tokens = engine.default_max_num_batched_tokens
-    for r in agg:
-        if r.rate_per_ms <= 0:
-            continue
-        g = r.shape.gpus
-        reps = budget // g if budget is not None else math.ceil(rate_per_s / 1000 / r.rate_per_ms - 1e-9)
-        if reps < 1:
-            continue
-        mb = _batch_cap(r, engine)
-        roles = (search.role_plan("aggregated", r.shape, reps, mb, tokens),)
-        rate = reps * r.rate_per_ms * 1000 if budget is not None else rate_per_s
-        out.append(search.Layout("agg", roles, reps * g, rate, (r,)))
-    good_dec = sorted((r for r in dec if r.rate_per_ms > 0), key=lambda r: -r.rate_per_ms / r.shape.gpus)
-    good_pre = sorted((r for r in pre if r.best_ttft_ms < slo.ttft_ms),
-                      key=lambda r: (-est.PrefillPool(r.inst, 1).capacity_per_ms * r.inst.pp / r.shape.gpus,
-                                     r.best_ttft_ms))
-    # keep the most efficient shapes plus the lowest-latency prefill shape (tight TTFT targets need it)
-    fastest = sorted(good_pre, key=lambda r: r.best_ttft_ms)[:1]
-    good_pre = list({id(r): r for r in good_pre[:search._KEEP_SHAPES] + fastest}.values())
-    for p in good_pre:
-        for d in good_dec[:search._KEEP_SHAPES]:
-            if budget is not None:
-                split = search.best_split_for_budget(p, d, budget, slo, wl)
-                if split is None:
-                    continue
-                np_, nd, rate_ms = split
-                rate = rate_ms * 1000
-            else:
-                fit = search.fewest_for_rate(p, d, rate_per_s / 1000, slo, wl)
-                if fit is None:
-                    continue
-                np_, nd = fit
-                rate = rate_per_s
-            roles = (search.role_plan("prefill", p.shape, np_, max(1, int(tokens // p.inst.isl)), tokens),
-                     search.role_plan("decode", d.shape, nd, _batch_cap(d, engine), tokens))
-            out.append(search.Layout("disagg", roles, np_ * p.shape.gpus + nd * d.shape.gpus, rate, (p, d)))
-    return out
-
-
-def _batch_cap(r: search.Rated, engine: EngineSpec) -> int:
-    """max_batch per instance: the SLO batch with headroom (protects ITL under bursts), within the engine's limit."""
-    return int(min(engine.default_max_batch, r.inst.max_running, math.ceil(r.d_slo * r.inst.pp * 1.25) + 1))
 
 
 def _score(lay: search.Layout, engine: EngineSpec, wl: Workload, slo: Slo, budget: int | None,
@@ -344,39 +251,6 @@ def _explain(chosen: tuple[search.Layout, Candidate, Estimate], scored: list, ag
         lines.append(f"uses {cand.total_gpus} of {budget} GPUs" +
                      (f"; {left} left over (too few for another replica that adds goodput)" if left else ""))
     return lines
-
-
-def _pareto(agg: list[search.Rated], dec: list[search.Rated], pre: list[search.Rated], wl: Workload
-            ) -> tuple[ParetoPoint, ...]:
-    pts: list[tuple[float, float, str, str]] = []
-    osl = wl.mean_osl_tokens
-    for r in agg:
-        for d in _sweep(r.inst.per_virtual_max):
-            pt = est.agg_point(r.inst, d)
-            if pt is not None and pt.x > 0:
-                pts.append((pt.x * r.inst.pp * 1000 * osl / r.shape.gpus, 1000 / pt.itl, "agg",
-                            f"agg({r.shape.label}) batch {d * r.inst.pp:.0f}"))
-    best_pre = max(pre, key=lambda r: est.PrefillPool(r.inst, 1).capacity_per_ms * r.inst.pp / r.shape.gpus,
-                   default=None)
-    if best_pre is not None:
-        cap = est.PrefillPool(best_pre.inst, 1).capacity_per_ms * best_pre.inst.pp * 0.8
-        for r in dec:
-            for d in _sweep(r.inst.per_virtual_max):
-                s = r.inst.decode_step(d)
-                x = r.inst.pp * d / (r.inst.decodes * s)
-                gpus = r.shape.gpus + x * best_pre.shape.gpus / cap
-                pts.append((1000 * osl * x / gpus, 1000 / s, "disagg",
-                            f"P({best_pre.shape.label})+D({r.shape.label}) batch {d * r.inst.pp:.0f}"))
-    return tuple(ParetoPoint(tokens_per_s_per_gpu=a, tokens_per_s_per_user=b, mode=m, label=lab)
-                 for a, b, m, lab in search.pareto(pts))
-
-
-def _sweep(top: float) -> list[float]:
-    vals, d = [], 1.0
-    while d < top:
-        vals.append(d)
-        d *= 2
-    return vals + [top] if top >= 1 else vals
 
 
 def _assumptions(engine: EngineSpec, wl: Workload, slo: Slo, budget: int | None, rate: float | None,

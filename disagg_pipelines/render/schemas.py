@@ -71,7 +71,7 @@ def default_schemas_dir() -> Path | None:
     env = os.environ.get(SCHEMAS_DIR_ENV)
     if env:
         return Path(env)
-    shared = Path(__file__).resolve().parents[1].parent / "shared" / "schemas"
+    shared = Path(__file__).resolve().parents[2].parent / "shared" / "schemas"
     return shared if shared.is_dir() else None
 
 

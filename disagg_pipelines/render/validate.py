@@ -20,8 +20,13 @@ from __future__ import annotations
 import re
 from typing import Any, Callable, Iterable, Iterator
 
-from disagg_pipelines import schemas as schema_store
-from disagg_pipelines.schemas import SchemaSet, crd_schemas_from_cluster, default_schemas_dir, load_crd_schemas
+from disagg_pipelines.render import schemas as schema_store
+from disagg_pipelines.render.schemas import (
+    SchemaSet,
+    crd_schemas_from_cluster,
+    default_schemas_dir,
+    load_crd_schemas,
+)
 
 __all__ = ["SchemaSet", "crd_schemas_from_cluster", "default_schemas_dir", "load_crd_schemas", "validate_objects"]
 
